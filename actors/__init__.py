@@ -1,0 +1,7 @@
+"""Bounded contexts, one package each. ``INSTALLED`` lists the actor factories the hub runs.
+
+Each entry is ``"actors.<context>.actor:factory"`` where ``factory(resources) -> Actor``.
+Contexts are added here as they land (catalog, pricing, inventory, orders, ...).
+"""
+
+INSTALLED: tuple[str, ...] = ()

@@ -1,0 +1,3 @@
+"""Partner systems (SmartBill, WooCommerce, WhatsApp, SendGrid, suppliers), one package each."""
+
+INSTALLED: tuple[str, ...] = ()

@@ -1,0 +1,118 @@
+"""PostgreSQL: the asyncpg pool, transactions, and the embedded server for embedded mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from hub.errors import ConfigError
+from hub.settings import HubSettings, project_path, redact_url
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "cypher"
+
+
+class Database:
+    """The pool plus what the runtime needs around it."""
+
+    def __init__(self, pool: asyncpg.Pool, *, dsn: str, mode: str) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.mode = mode
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection inside one transaction, committed when the block ends."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query within two seconds."""
+        async with self.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+
+    async def connect(self) -> asyncpg.Connection:
+        """A dedicated connection outside the pool (LISTEN, advisory locks held long)."""
+        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        await _init_connection(conn)
+        return conn
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: msgspec.json.encode(v).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def resolve_dsn(settings: HubSettings) -> tuple[str, str]:
+    """The DSN to use and a description of the mode, starting the embedded server if needed."""
+    if settings.database_url is not None:
+        dsn = settings.database_url.reveal()
+        return dsn, f"services ({redact_url(dsn)})"
+    if settings.env == "production":
+        raise ConfigError("missing setting CYPHER_DATABASE_URL: required when CYPHER_ENV=production")
+    data = project_path(settings.data_dir) / "pg"
+    dsn = await asyncio.get_running_loop().run_in_executor(None, start_embedded, data)
+    return dsn, f"embedded (pgserver in {data})"
+
+
+def start_embedded(data: Path, database: str = EMBEDDED_DATABASE) -> str:
+    """Start (or join) the embedded PostgreSQL in ``data``; return a DSN to ``database``.
+
+    Blocking: call it in an executor. The server is shared by every process using the same
+    folder and stops when the last one exits.
+    """
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR; harmless
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: it is only needed in embedded mode
+
+    data.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(str(data), cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    uri: str = server.get_uri(database)
+    return uri
+
+
+@asynccontextmanager
+async def open_database(settings: HubSettings, *, dsn: str | None = None) -> AsyncIterator[Database]:
+    """Open the pool (starting embedded PostgreSQL when no URL is set) and close it after."""
+    if dsn is None:
+        dsn, mode = await resolve_dsn(settings)
+    else:
+        mode = f"services ({redact_url(dsn)})"
+    pool = await create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    log.info("database: %s", mode, extra={"part": "database", "mode": mode.split(" ")[0]})
+    try:
+        yield Database(pool, dsn=dsn, mode=mode)
+    finally:
+        await pool.close()
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """An asyncpg pool whose connections decode ``jsonb`` with msgspec."""
+    pool: asyncpg.Pool | None = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool
+
+
+def record_to(cls: type[Any], record: asyncpg.Record) -> Any:
+    """Convert an asyncpg record to a Struct (repositories return Structs, not records)."""
+    return msgspec.convert(dict(record), cls, from_attributes=False, strict=False)

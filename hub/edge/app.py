@@ -1,0 +1,101 @@
+"""The aiohttp application factory: one ``cleanup_ctx`` per resource, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
+from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SETTINGS
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 2.0
+
+
+def create_app(settings: HubSettings, *, actors: Sequence[ActorFactory] = ()) -> web.Application:
+    """Build the edge. Resources open when the app starts and close, in reverse, when it stops."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[ACTORS] = tuple(actors)
+    app.cleanup_ctx.extend([_database, _bus, _cache, _runtime])
+    app.router.add_get("/health/live", live)
+    app.router.add_get("/health/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    async with open_db(app[SETTINGS]) as db:
+        app[DB] = db
+        yield
+
+
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    async with open_bus(app[SETTINGS]) as bus:
+        app[BUS] = bus
+        yield
+
+
+async def _cache(app: web.Application) -> AsyncIterator[None]:
+    async with open_cache(app[SETTINGS]) as cache:
+        app[CACHE] = cache
+        yield
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    async with running(app[SETTINGS], app[DB], app[BUS], app[CACHE], actors=app[ACTORS]) as hub:
+        app[HUB] = hub
+        yield
+
+
+async def live(request: web.Request) -> web.Response:
+    """The process is up and its event loop answers."""
+    return web.json_response({"status": "live"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Database, bus and cache answer, and every supervised task runs: 200; otherwise 503."""
+    app = request.app
+    hub = app[HUB]
+    checks: dict[str, dict[str, Any]] = {}
+    parts: dict[str, tuple[str, Callable[[], Awaitable[None]]]] = {
+        "database": (hub.db.mode, hub.db.ping),
+        "bus": (hub.bus.mode, hub.bus.ping),
+        "cache": (hub.cache.mode, hub.cache.ping),
+    }
+    results = await asyncio.gather(
+        *(_check(ping) for _, ping in parts.values()), return_exceptions=False
+    )
+    for (name, (mode, _)), error in zip(parts.items(), results, strict=True):
+        checks[name] = {"ok": error is None, "mode": mode, **({"error": error} if error else {})}
+    tasks = {
+        s.name: {"state": s.state, "restarts": s.restarts, "last_error": s.last_error}
+        for s in hub.supervisor.status.values()
+    }
+    ok = all(c["ok"] for c in checks.values()) and hub.supervisor.healthy()
+    body = {"status": "ready" if ok else "unavailable", "checks": checks, "tasks": tasks}
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _check(ping: Callable[[], Awaitable[None]]) -> str | None:
+    try:
+        await asyncio.wait_for(ping(), READY_TIMEOUT)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition of this hub's registry."""
+    payload = generate_latest(request.app[HUB].metrics.registry)
+    resp = web.Response(body=payload)
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    resp.charset = "utf-8"
+    return resp

@@ -1,0 +1,106 @@
+"""One-for-one supervision: long-lived tasks restarted with backoff when they crash."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hub.telemetry import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskStatus:
+    """What operations see of a supervised task."""
+
+    name: str
+    state: str = "starting"  # running | restarting | stopped
+    restarts: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+
+
+class Supervisor:
+    """Runs named coroutines forever; a crash is logged, metered and restarted with backoff.
+
+    The backoff doubles from ``initial`` up to ``maximum`` and resets once a run has lasted
+    ``stable_after`` seconds.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        initial: float = 0.2,
+        maximum: float = 30.0,
+        stable_after: float = 60.0,
+    ) -> None:
+        self._metrics = metrics
+        self._initial = initial
+        self._maximum = maximum
+        self._stable_after = stable_after
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.status: dict[str, TaskStatus] = {}
+
+    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Start supervising ``run`` under ``name``."""
+        if name in self._tasks:
+            raise ValueError(f"task {name!r} is already supervised")
+        self.status[name] = TaskStatus(name)
+        self._tasks[name] = asyncio.create_task(self._supervise(name, run), name=f"hub:{name}")
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        status = self.status[name]
+        delay = self._initial
+        while True:
+            started = time.monotonic()
+            status.state = "running"
+            try:
+                await run()
+                raise RuntimeError("returned while it should run until stopped")
+            except asyncio.CancelledError:
+                status.state = "stopped"
+                raise
+            except Exception as exc:
+                status.restarts += 1
+                status.state = "restarting"
+                status.last_error = f"{type(exc).__name__}: {exc}"
+                status.last_error_at = time.time()
+                self._metrics.restarts.labels(name).inc()
+                if time.monotonic() - started >= self._stable_after:
+                    delay = self._initial
+                log.error(
+                    "task %s crashed (restart %d in %.1fs): %s",
+                    name, status.restarts, delay, status.last_error,
+                    exc_info=exc, extra={"task": name},
+                )
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self._maximum)
+
+    async def stop(self, name: str | None = None) -> None:
+        """Cancel one task, or all of them, and wait until they are gone."""
+        names = [name] if name else list(self._tasks)
+        tasks = [self._tasks.pop(n) for n in names if n in self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for n in names:
+            if n in self.status:
+                self.status[n].state = "stopped"
+
+    async def wait(self, name: str, timeout: float) -> bool:
+        """Wait for a task to end by itself (after being asked to stop); False on timeout."""
+        task = self._tasks.get(name)
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        return bool(done)
+
+    def healthy(self) -> bool:
+        """True when every task is running."""
+        return all(s.state == "running" for s in self.status.values())
