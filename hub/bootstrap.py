@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 from hub.actor import Actor, ActorRunner
@@ -150,7 +150,7 @@ async def running(
         ).run,
     )
     for name, runner in hub.runners.items():
-        supervisor.start(f"actor:{name}", runner.run)
+        supervisor.start(f"actor:{name}", runner.run, stop=runner.stop)
     log.info("hub running with actors: %s", ", ".join(hub.runners) or "(none)")
     try:
         yield hub
@@ -160,16 +160,16 @@ async def running(
 
 async def _shutdown(hub: Hub) -> None:
     """Stop consuming, let in-flight handlers finish, flush the outbox, stop the rest."""
-    for runner in hub.runners.values():
-        await runner.stop()
     timeout = hub.settings.shutdown_timeout + 1
     await asyncio.gather(
-        *(hub.supervisor.wait(f"actor:{name}", timeout) for name in hub.runners)
+        *(hub.supervisor.shutdown(f"actor:{name}", timeout) for name in hub.runners)
     )
     await hub.supervisor.stop()
-    with suppress(Exception):
+    try:
         flushed = await asyncio.wait_for(hub.relay.drain(), timeout=hub.settings.shutdown_timeout)
         log.info("outbox flushed at shutdown (%d messages)", flushed)
+    except Exception as exc:
+        log.warning("outbox not flushed at shutdown (%r); the next start publishes it", exc)
     for runner in hub.runners.values():
         try:
             await runner.actor.on_stop()

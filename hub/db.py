@@ -43,11 +43,12 @@ class Database:
     async def connect(self) -> asyncpg.Connection:
         """A dedicated connection outside the pool (LISTEN, advisory locks held long)."""
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
-        await _init_connection(conn)
+        await init_connection(conn)
         return conn
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Per-connection setup: ``jsonb`` encoded and decoded with msgspec."""
     await conn.set_type_codec(
         "jsonb",
         encoder=lambda v: msgspec.json.encode(v).decode(),
@@ -107,7 +108,7 @@ async def open_database(settings: HubSettings, *, dsn: str | None = None) -> Asy
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """An asyncpg pool whose connections decode ``jsonb`` with msgspec."""
     pool: asyncpg.Pool | None = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=init_connection
     )
     assert pool is not None
     return pool

@@ -97,8 +97,12 @@ class Registry:
     def register(self, cls: type[Message], tag: str) -> None:
         """Record ``cls`` under ``tag``; a tag taken by another class is an error."""
         existing = self._types.get(tag)
-        if existing is not None and existing.__qualname__ != cls.__qualname__:
-            raise TypeError(f"message type {tag!r} is already {existing.__module__}.{existing}")
+        # The same class defined again (a module reloaded) may take its tag back; another may not.
+        if existing is not None and _qualified(existing) != _qualified(cls):
+            raise TypeError(
+                f"message type {tag!r} is already {_qualified(existing)}; "
+                f"{_qualified(cls)} needs a tag of its own"
+            )
         self._types[tag] = cls
         self._decoders[tag] = msgspec.json.Decoder(cls)
 
@@ -123,6 +127,10 @@ class Registry:
 
     def __contains__(self, tag: object) -> bool:
         return tag in self._types
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 registry = Registry()
@@ -158,7 +166,7 @@ def schemas() -> dict[str, Any]:
         out[tag] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": tag,
-            "description": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+            "description": next(iter((cls.__doc__ or "").strip().splitlines()), ""),
             "x-kind": cls.kind,
             **ref,
             "$defs": components,

@@ -88,24 +88,32 @@ async def migrate(conn: asyncpg.Connection, directory: str | Path) -> list[Migra
                     f"migration {version:04d}_{row['name']}.sql was applied but its file is "
                     "missing; restore it (migrations are forward-only)"
                 )
-        done: list[Migration] = []
+        # Every applied file is checked before anything is applied: a refused run changes nothing.
         for migration in migrations:
             row = applied.get(migration.version)
-            if row is not None:
-                if row["checksum"] != migration.checksum:
-                    raise MigrationError(
-                        f"migration {migration.filename} was edited after it was applied "
-                        "(checksum differs); revert the edit and add a new migration instead"
-                    )
-                continue
-            async with conn.transaction():
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO hub_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    migration.version,
-                    migration.name,
-                    migration.checksum,
+            if row is not None and row["checksum"] != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.filename} was edited after it was applied "
+                    "(checksum differs); revert the edit and add a new migration instead"
                 )
+        done: list[Migration] = []
+        for migration in migrations:
+            if migration.version in applied:
+                continue
+            try:
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO hub_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        migration.checksum,
+                    )
+            except asyncpg.PostgresError as exc:
+                raise MigrationError(
+                    f"migration {migration.filename} failed and was rolled back: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             log.info("applied migration %s", migration.filename)
             done.append(migration)
         return done

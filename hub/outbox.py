@@ -128,13 +128,19 @@ class OutboxRelay:
     async def run(self) -> None:
         """Drain forever; supervised, so a lost LISTEN connection just restarts it."""
         listener = await self._db.connect()
+        failures = 0
         try:
             await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             while True:
                 self._wake.clear()
-                await self.drain()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._sweep)
+                _, failed = await self._drain()
+                if failed:  # the broker refuses: back off instead of hammering it
+                    failures += 1
+                    await asyncio.sleep(min(self._sweep * 2**failures, 30.0))
+                else:
+                    failures = 0
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._sweep)
                 if listener.is_closed():
                     raise ConnectionError("LISTEN connection to PostgreSQL was lost")
         finally:
@@ -142,8 +148,12 @@ class OutboxRelay:
                 await asyncio.shield(listener.close(timeout=2))
 
     async def drain(self) -> int:
-        """Publish every pending row; return how many were published."""
-        total = 0
+        """Publish every pending row that can be published now; return how many were."""
+        published, _ = await self._drain()
+        return published
+
+    async def _drain(self) -> tuple[int, int]:
+        total = failed = 0
         while True:
             async with self._db.transaction() as conn:
                 rows = await conn.fetch(
@@ -151,26 +161,42 @@ class OutboxRelay:
                     "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                     self._batch,
                 )
-                if rows:
-                    # One channel keeps wire order; confirms arrive pipelined.
-                    await asyncio.gather(
-                        *(
-                            self._bus.publish(
-                                envelope_from_json(r["envelope"]), r["body"], to=r["destination"]
-                            )
-                            for r in rows
+                # One channel keeps wire order; confirms arrive pipelined.
+                results = await asyncio.gather(
+                    *(
+                        self._bus.publish(
+                            envelope_from_json(r["envelope"]), r["body"], to=r["destination"]
                         )
+                        for r in rows
+                    ),
+                    return_exceptions=True,
+                )
+                done = [r["id"] for r, res in zip(rows, results, strict=True) if res is None]
+                errors = [(r["id"], repr(res)) for r, res in zip(rows, results, strict=True) if res]
+                await conn.execute(
+                    "UPDATE hub_outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done
+                )
+                if errors:
+                    await conn.executemany(
+                        "UPDATE hub_outbox SET attempts = attempts + 1, last_error = $2 "
+                        "WHERE id = $1",
+                        errors,
                     )
-                    await conn.execute(
-                        "UPDATE hub_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                        [r["id"] for r in rows],
-                    )
-            total += len(rows)
-            self._metrics.published.inc(len(rows))
-            if len(rows) < self._batch:
+            for res in results:
+                if isinstance(res, asyncio.CancelledError):
+                    raise res
+            if errors:
+                log.warning(
+                    "outbox: %d of %d messages not published (first error: %s); retrying later",
+                    len(errors), len(rows), errors[0][1],
+                )
+            total += len(done)
+            failed += len(errors)
+            self._metrics.published.inc(len(done))
+            if errors or len(rows) < self._batch:
                 break
         await self._measure_lag()
-        return total
+        return total, failed
 
     async def _measure_lag(self) -> None:
         async with self._db.pool.acquire() as conn:

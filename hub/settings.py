@@ -130,7 +130,8 @@ def load(
         if not isinstance(raw, dict):
             raise ConfigError(f"invalid setting [{section}] in config: expected a table")
         table = raw
-    hints = typing.get_type_hints(cls, include_extras=True)
+    all_hints = typing.get_type_hints(cls, include_extras=True)
+    hints = {f: all_hints[f] for f in cls.__struct_fields__}  # not ClassVars
     data: dict[str, Any] = {}
     for key, value in table.items():
         if isinstance(value, dict) and key not in hints:
@@ -184,14 +185,32 @@ def describe(settings: msgspec.Struct) -> dict[str, Any]:
     return out
 
 
+_SECRET_PARAM = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """``scheme://user:***@host/path``: a URL safe to log."""
+    """``scheme://user:***@host/path``: a URL (or libpq ``key=value`` DSN) safe to log.
+
+    Passwords are masked wherever libpq and redis-py accept them: in the user info, in
+    query parameters (``?password=``, ``?sslpassword=``, tokens) and in keyword DSNs.
+    """
+    if "://" not in url:
+        return _KEYWORD_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        parts = parts._replace(netloc=f"{user}:***@{netloc}")
+    if parts.query:
+        query = "&".join(_redact_param(p) for p in parts.query.split("&"))
+        parts = parts._replace(query=query)
+    return urlunsplit(parts)
+
+
+def _redact_param(param: str) -> str:
+    name, sep, _value = param.partition("=")
+    return f"{name}=***" if sep and _SECRET_PARAM.search(name) else param
 
 
 def project_path(path: str | Path) -> Path:
@@ -245,6 +264,7 @@ def _dec_hook(typ: type, obj: Any) -> Any:
 
 
 _PATH = re.compile(r" - at `\$\.(\w+)[^`]*`")
+_MISSING = re.compile(r"^Object missing required field `(\w+)`$")
 
 
 def _explain(
@@ -254,11 +274,20 @@ def _explain(
     data: dict[str, Any],
 ) -> ConfigError:
     text = str(exc)
+    missing = _MISSING.search(text)
+    if missing is not None:
+        field = missing.group(1)
+        where = f" under [{section}]" if section else ""
+        return ConfigError(
+            f"missing setting {env_name(field, section)}: it has no default "
+            f"(or set {field}{where} in the config file)"
+        )
     match = _PATH.search(text)
     field = match.group(1) if match else None
     problem = _PATH.sub("", text)
     if field is None:
-        return ConfigError(f"invalid settings: {problem}")
+        where = f" [{section}]" if section else ""
+        return ConfigError(f"invalid settings{where}: {problem}")
     name = env_name(field, section)
     hint = hints.get(field)
     shown = "" if "Secret" in str(hint) else f" (got {data.get(field)!r})"

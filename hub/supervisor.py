@@ -45,13 +45,22 @@ class Supervisor:
         self._maximum = maximum
         self._stable_after = stable_after
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stoppers: dict[str, Callable[[], Awaitable[None]]] = {}
         self.status: dict[str, TaskStatus] = {}
 
-    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
-        """Start supervising ``run`` under ``name``."""
+    def start(
+        self,
+        name: str,
+        run: Callable[[], Awaitable[None]],
+        *,
+        stop: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Start supervising ``run`` under ``name``; ``stop`` asks it to end gracefully."""
         if name in self._tasks:
             raise ValueError(f"task {name!r} is already supervised")
         self.status[name] = TaskStatus(name)
+        if stop is not None:
+            self._stoppers[name] = stop
         self._tasks[name] = asyncio.create_task(self._supervise(name, run), name=f"hub:{name}")
 
     async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
@@ -62,11 +71,18 @@ class Supervisor:
             status.state = "running"
             try:
                 await run()
+                if status.state == "stopping":
+                    status.state = "stopped"
+                    return
                 raise RuntimeError("returned while it should run until stopped")
             except asyncio.CancelledError:
                 status.state = "stopped"
                 raise
             except Exception as exc:
+                if status.state == "stopping":
+                    status.state = "stopped"
+                    log.warning("task %s failed while stopping: %r", name, exc)
+                    return
                 status.restarts += 1
                 status.state = "restarting"
                 status.last_error = f"{type(exc).__name__}: {exc}"
@@ -93,12 +109,22 @@ class Supervisor:
             if n in self.status:
                 self.status[n].state = "stopped"
 
-    async def wait(self, name: str, timeout: float) -> bool:
-        """Wait for a task to end by itself (after being asked to stop); False on timeout."""
+    async def shutdown(self, name: str, timeout: float) -> bool:
+        """Ask a task to stop gracefully and wait for it; cancel it after ``timeout``.
+
+        Returns True when it ended by itself.
+        """
         task = self._tasks.get(name)
         if task is None:
             return True
+        self.status[name].state = "stopping"
+        stop = self._stoppers.get(name)
+        if stop is not None:
+            await stop()
         done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            await self.stop(name)
+        self._tasks.pop(name, None)
         return bool(done)
 
     def healthy(self) -> bool:

@@ -16,7 +16,9 @@ CREATE TABLE hub_outbox (
     envelope      jsonb       NOT NULL,
     body          bytea       NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    published_at  timestamptz
+    published_at  timestamptz,
+    attempts      integer     NOT NULL DEFAULT 0,  -- failed publish attempts
+    last_error    text
 );
 CREATE INDEX hub_outbox_unpublished ON hub_outbox (id) WHERE published_at IS NULL;
 CREATE INDEX hub_outbox_published_at ON hub_outbox (published_at) WHERE published_at IS NOT NULL;

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,10 +22,11 @@ import asyncpg
 import msgspec
 import pytest
 
+from hub.bootstrap import Hub, open_hub
 from hub.bus import Bus
 from hub.bus.amqp import AmqpBus
 from hub.bus.memory import MemoryBus
-from hub.db import start_embedded
+from hub.db import init_connection, start_embedded
 from hub.migrate import migrate
 from hub.settings import PROJECT_ROOT, HubSettings, Secret
 
@@ -113,6 +115,7 @@ def database_url(pg_admin_dsn: str) -> Iterator[str]:
 async def db_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the run's database, with the runtime and test tables emptied first."""
     conn = await asyncpg.connect(database_url)
+    await init_connection(conn)
     await conn.execute(f"TRUNCATE {RUNTIME_TABLES} RESTART IDENTITY")
     try:
         yield conn
@@ -188,3 +191,43 @@ async def bus(
     finally:
         await amqp.delete_topology(list(amqp.declared))
         await amqp.close()
+
+
+@pytest.fixture
+async def start_hub(
+    transport: str,
+    make_settings: Callable[..., HubSettings],
+    database_url: str,
+    db_conn: asyncpg.Connection,
+    request: pytest.FixtureRequest,
+    prefix: str,
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start a hub (on the parametrised transport) with the given actor instances.
+
+    ``hub, stop = await start_hub(actor, ...)``; every hub still running at the end of the test
+    is stopped, and the test's AMQP topology deleted.
+    """
+    stacks: list[AsyncExitStack] = []
+    names: set[str] = set()
+
+    async def start(*actors: Any, **overrides: Any) -> tuple[Hub, Callable[[], Any]]:
+        if transport == "amqp":
+            overrides.setdefault("amqp_url", request.getfixturevalue("amqp_url"))
+        bus = overrides.pop("bus", None)
+        settings = make_settings(database_url=database_url, **overrides)
+        stack = AsyncExitStack()
+        hub = await stack.enter_async_context(
+            open_hub(settings, actors=[(lambda a: lambda _r: a)(a) for a in actors], bus=bus)
+        )
+        stacks.append(stack)
+        names.update(a.name for a in actors)
+        return hub, stack.aclose
+
+    yield start
+    for stack in reversed(stacks):
+        await stack.aclose()
+    if transport == "amqp":
+        cleaner = AmqpBus(request.getfixturevalue("amqp_url"), prefix=prefix, retry_delays=(0.05, 0.1))
+        await cleaner.start()
+        await cleaner.delete_topology(sorted(names))
+        await cleaner.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from hub.actor import Actor, Context, handler
@@ -37,6 +38,15 @@ class Remind(Command, tag="test.Remind"):
     note: str
 
 
+class Later(Command, tag="test.Later"):
+    """Schedule a ``Remind`` in ``seconds`` (under timer ``name``), or cancel timer ``cancel``."""
+
+    note: str = ""
+    seconds: float = 0.0
+    name: str | None = None
+    cancel: str | None = None
+
+
 class Counter(Actor, name="counter"):
     """Keeps totals in ``test_counters`` and emits ``Added``."""
 
@@ -44,6 +54,7 @@ class Counter(Actor, name="counter"):
     max_active: dict[str, int]
 
     def __init__(self) -> None:
+        self.broken: set[str] = set()  # counters whose dependency is "down"
         self.active = defaultdict(int)
         self.max_active = defaultdict(int)
         self.overall_active = 0
@@ -63,6 +74,8 @@ class Counter(Actor, name="counter"):
                 raise PermanentError("this message can never succeed")
             if ctx.envelope.attempt <= msg.fail_first:
                 raise ConnectionError(f"flaky dependency (attempt {ctx.envelope.attempt})")
+            if msg.counter in self.broken:
+                raise RuntimeError(f"dependency of {msg.counter} is down")
             if msg.hold:
                 await asyncio.sleep(msg.hold)
             total = await ctx.conn.fetchval(
@@ -96,6 +109,22 @@ class Sink(Actor, name="sink"):
     @handler
     async def remind(self, msg: Remind, ctx: Context) -> None:
         self.reminders.append(msg.note)
+
+
+class Scheduler(Actor, name="scheduler"):
+    """Schedules and cancels durable timers on request."""
+
+    def __init__(self) -> None:
+        self.cancelled: list[bool] = []
+
+    @handler
+    async def later(self, msg: Later, ctx: Context) -> None:
+        if msg.cancel is not None:
+            self.cancelled.append(await ctx.cancel(msg.cancel))
+            return
+        ctx.schedule(
+            Remind(note=msg.note), at=ctx.now + timedelta(seconds=msg.seconds), name=msg.name
+        )
 
 
 def factory(actor: Actor) -> Callable[[Resources], Actor]:

@@ -132,7 +132,7 @@ class AmqpBus:
         self._connection = await aio_pika.connect_robust(
             self._url, client_properties={"connection_name": f"cypher-hub {self.prefix}"}
         )
-        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
@@ -181,8 +181,9 @@ class AmqpBus:
         )
         try:
             if to is None and delay is None:
+                # Not mandatory: a type nobody subscribes to is dropped, as pub/sub does.
                 await self._exchange.publish(
-                    message, routing_key=envelope.type, timeout=PUBLISH_TIMEOUT
+                    message, routing_key=envelope.type, mandatory=False, timeout=PUBLISH_TIMEOUT
                 )
                 return
             if to is None:
