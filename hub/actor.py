@@ -103,7 +103,11 @@ def _message_types(cls: type, fn: Callable[..., Any]) -> list[type[Message]]:
     if not params or params[0] not in hints:
         raise TypeError(f"handler {cls.__name__}.{fn.__name__} must annotate its message parameter")
     hint = hints[params[0]]
-    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    args = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else (hint,)
+    )
     for arg in args:
         if not (isinstance(arg, type) and issubclass(arg, Message)):
             raise TypeError(f"handler {cls.__name__}.{fn.__name__}: {arg!r} is not a Message")
@@ -330,7 +334,10 @@ class ActorRunner:
             if env.attempt <= len(self._delays):
                 delay = self._delays[env.attempt - 1]
                 mlog.warning(
-                    "attempt %d failed, retrying in %gs: %r", env.attempt, delay, outcome,
+                    "attempt %d failed, retrying in %gs: %r",
+                    env.attempt,
+                    delay,
+                    outcome,
                     exc_info=outcome,
                 )
                 retry = msgspec.structs.replace(env, attempt=env.attempt + 1)
@@ -371,13 +378,15 @@ class ActorRunner:
                     traceback=tb,
                     attempts=env.attempt if env else 1,
                 )
-        except (OSError, asyncpg.PostgresError) as db_exc:
+        except Exception as db_exc:  # the store is down or refused: keep the message
             self._log.error("cannot store a dead letter (%s); requeueing", db_exc)
             await self._requeue_later(delivery)
             return
         self._metrics.dead_lettered.labels(self.name, env.type if env else "?", reason).inc()
         self._log.error(
-            "dead-lettered (%s): %s", reason, error,
+            "dead-lettered (%s): %s",
+            reason,
+            error,
             extra={"message_id": str(env.message_id) if env else None},
         )
         await self._ack(delivery, self._log)

@@ -74,11 +74,15 @@ async def open_bus(settings: HubSettings) -> AsyncIterator[Bus]:
     bus: Bus
     if settings.amqp_url is None:
         if settings.env == "production":
-            raise ConfigError("missing setting CYPHER_AMQP_URL: required when CYPHER_ENV=production")
+            raise ConfigError(
+                "missing setting CYPHER_AMQP_URL: required when CYPHER_ENV=production"
+            )
         bus = MemoryBus()
     else:
         amqp = AmqpBus(
-            settings.amqp_url.reveal(), prefix=settings.bus_prefix, retry_delays=settings.retry_delays
+            settings.amqp_url.reveal(),
+            prefix=settings.bus_prefix,
+            retry_delays=settings.retry_delays,
         )
         await amqp.start()
         bus = amqp
@@ -95,7 +99,9 @@ async def open_cache(settings: HubSettings) -> AsyncIterator[Cache]:
     cache: Cache
     if settings.redis_url is None:
         if settings.env == "production":
-            raise ConfigError("missing setting CYPHER_REDIS_URL: required when CYPHER_ENV=production")
+            raise ConfigError(
+                "missing setting CYPHER_REDIS_URL: required when CYPHER_ENV=production"
+            )
         cache = MemoryCache()
     else:
         cache = RedisCache(settings.redis_url.reveal(), prefix=settings.bus_prefix)
@@ -121,8 +127,11 @@ async def running(
     metrics = metrics or Metrics()
     supervisor = Supervisor(metrics)
     relay = OutboxRelay(
-        db, bus, metrics,
-        batch_size=settings.outbox_batch_size, sweep_interval=settings.outbox_sweep_interval,
+        db,
+        bus,
+        metrics,
+        batch_size=settings.outbox_batch_size,
+        sweep_interval=settings.outbox_sweep_interval,
     )
     timers = TimerPoller(db, metrics, interval=settings.timer_poll_interval)
     hub = Hub(settings, db, bus, cache, metrics, supervisor, relay, timers)
@@ -130,12 +139,19 @@ async def running(
     for factory in actors:
         actor = factory(resources)
         if not actor.name or actor.name in hub.runners:
-            raise ConfigError(f"actor {type(actor).__name__} needs a unique name (got {actor.name!r})")
+            raise ConfigError(
+                f"actor {type(actor).__name__} needs a unique name (got {actor.name!r})"
+            )
         await bus.declare(actor.name, actor.type_names())
         hub.runners[actor.name] = ActorRunner(
-            actor, db=db, bus=bus, metrics=metrics,
-            prefetch=settings.prefetch, retry_delays=settings.retry_delays,
+            actor,
+            db=db,
+            bus=bus,
+            metrics=metrics,
+            prefetch=settings.prefetch,
+            retry_delays=settings.retry_delays,
             max_redeliveries=settings.max_redeliveries,
+            handler_timeout=settings.handler_timeout,
             shutdown_timeout=settings.shutdown_timeout,
         )
     for runner in hub.runners.values():
@@ -145,7 +161,8 @@ async def running(
     supervisor.start(
         "housekeeping",
         Housekeeper(
-            db, inbox_hours=settings.inbox_retention_hours,
+            db,
+            inbox_hours=settings.inbox_retention_hours,
             outbox_hours=settings.outbox_retention_hours,
         ).run,
     )

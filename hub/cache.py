@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from typing import Protocol
@@ -20,7 +21,7 @@ class Cache(Protocol):
         """The value, or None when missing or expired."""
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
-        """Store ``value`` (for ``ttl`` seconds)."""
+        """Store ``value`` (for ``ttl`` seconds; None keeps it, ``ttl <= 0`` is already expired)."""
 
     async def delete(self, *keys: str) -> None:
         """Forget ``keys``."""
@@ -55,7 +56,10 @@ class MemoryCache:
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         """Store, evicting the least recently used item beyond the bound."""
-        self._items[key] = (value, time.monotonic() + ttl if ttl else None)
+        if ttl is not None and ttl <= 0:
+            self._items.pop(key, None)
+            return
+        self._items[key] = (value, None if ttl is None else time.monotonic() + ttl)
         self._items.move_to_end(key)
         while len(self._items) > self._max:
             self._items.popitem(last=False)
@@ -86,12 +90,16 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         """The value, or None."""
-        value: bytes | None = await self.client.get(self._k(key))
-        return value
+        value = await self.client.get(self._k(key))
+        return value.encode() if isinstance(value, str) else value  # str only if decoding is on
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
-        """Store with an optional expiry (milliseconds precision)."""
-        await self.client.set(self._k(key), value, px=round(ttl * 1000) if ttl else None)
+        """Store with an optional expiry (rounded up to whole milliseconds)."""
+        if ttl is not None and ttl <= 0:
+            await self.client.delete(self._k(key))  # Redis refuses a zero or negative PX
+            return
+        px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+        await self.client.set(self._k(key), value, px=px)
 
     async def delete(self, *keys: str) -> None:
         """Forget keys."""

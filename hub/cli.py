@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from hub import deadletters, messages, settings as settings_mod
+from hub import deadletters, messages
+from hub import settings as settings_mod
 from hub.bootstrap import ActorFactory, load_factories, open_db
 from hub.errors import ConfigError, DomainError
 from hub.settings import HubSettings

@@ -63,7 +63,9 @@ async def resolve_dsn(settings: HubSettings) -> tuple[str, str]:
         dsn = settings.database_url.reveal()
         return dsn, f"services ({redact_url(dsn)})"
     if settings.env == "production":
-        raise ConfigError("missing setting CYPHER_DATABASE_URL: required when CYPHER_ENV=production")
+        raise ConfigError(
+            "missing setting CYPHER_DATABASE_URL: required when CYPHER_ENV=production"
+        )
     data = project_path(settings.data_dir) / "pg"
     dsn = await asyncio.get_running_loop().run_in_executor(None, start_embedded, data)
     return dsn, f"embedded (pgserver in {data})"
@@ -82,7 +84,7 @@ def start_embedded(data: Path, database: str = EMBEDDED_DATABASE) -> str:
     data.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pgserver.get_server(str(data), cleanup_mode="stop")
+        server = pgserver.get_server(str(data), cleanup_mode="stop")  # type: ignore[attr-defined]
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -91,7 +93,9 @@ def start_embedded(data: Path, database: str = EMBEDDED_DATABASE) -> str:
 
 
 @asynccontextmanager
-async def open_database(settings: HubSettings, *, dsn: str | None = None) -> AsyncIterator[Database]:
+async def open_database(
+    settings: HubSettings, *, dsn: str | None = None
+) -> AsyncIterator[Database]:
     """Open the pool (starting embedded PostgreSQL when no URL is set) and close it after."""
     if dsn is None:
         dsn, mode = await resolve_dsn(settings)

@@ -7,6 +7,7 @@ subclass registers it; :func:`decode` turns a type name and body bytes back into
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -27,7 +28,7 @@ class _MessageMeta(msgspec.StructMeta):
         cls = super().__new__(mcls, name, bases, ns, **kw)
         tag = cls.__struct_config__.tag
         if isinstance(tag, str):
-            registry.register(cls, tag)
+            registry.register(typing.cast("type[Message]", cls), tag)
         return cls
 
 

@@ -46,7 +46,7 @@ class Migration:
 
 
 def discover(directory: str | Path) -> list[Migration]:
-    """The migrations in ``directory`` in version order; a malformed or repeated name is an error."""
+    """The migrations in ``directory`` in version order; a bad or repeated name is an error."""
     folder = Path(directory)
     if not folder.is_dir():
         raise MigrationError(f"invalid setting CYPHER_MIGRATIONS_DIR: {folder} is not a folder")

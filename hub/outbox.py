@@ -188,7 +188,9 @@ class OutboxRelay:
             if errors:
                 log.warning(
                     "outbox: %d of %d messages not published (first error: %s); retrying later",
-                    len(errors), len(rows), errors[0][1],
+                    len(errors),
+                    len(rows),
+                    errors[0][1],
                 )
             total += len(done)
             failed += len(errors)

@@ -88,6 +88,7 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     )
     max_redeliveries: Count = 10
     shutdown_timeout: Positive = 20.0
+    handler_timeout: Positive = 60.0
     db_pool_min: Annotated[int, Meta(ge=0)] = 1
     db_pool_max: Count = 10
     outbox_batch_size: Count = 500
@@ -164,7 +165,9 @@ def load_hub(
     return load(HubSettings, config_path=config_path, environ=environ)
 
 
-def unknown_env(environ: Mapping[str, str] | None = None, known: set[str] | None = None) -> list[str]:
+def unknown_env(
+    environ: Mapping[str, str] | None = None, known: set[str] | None = None
+) -> list[str]:
     """``CYPHER_*`` variables no loaded setting claims (likely typos), for a startup warning."""
     environ = os.environ if environ is None else environ
     known = known or set()

@@ -75,28 +75,41 @@ class Supervisor:
                     status.state = "stopped"
                     return
                 raise RuntimeError("returned while it should run until stopped")
-            except asyncio.CancelledError:
-                status.state = "stopped"
-                raise
-            except Exception as exc:
-                if status.state == "stopping":
+            except asyncio.CancelledError as cancelled:
+                if _cancel_requested():
                     status.state = "stopped"
-                    log.warning("task %s failed while stopping: %r", name, exc)
-                    return
-                status.restarts += 1
-                status.state = "restarting"
-                status.last_error = f"{type(exc).__name__}: {exc}"
-                status.last_error_at = time.time()
-                self._metrics.restarts.labels(name).inc()
-                if time.monotonic() - started >= self._stable_after:
-                    delay = self._initial
-                log.error(
-                    "task %s crashed (restart %d in %.1fs): %s",
-                    name, status.restarts, delay, status.last_error,
-                    exc_info=exc, extra={"task": name},
-                )
+                    raise
+                # Raised inside run() while nobody cancelled this task (an awaited future
+                # cancelled under it): a crash to restart, not an end nobody would notice.
+                exc: Exception = RuntimeError(f"cancelled from inside: {cancelled!r}")
+                exc.__cause__ = cancelled
+            except Exception as error:
+                exc = error
+            if status.state == "stopping":
+                status.state = "stopped"
+                log.warning("task %s failed while stopping: %r", name, exc)
+                return
+            status.restarts += 1
+            status.state = "restarting"
+            status.last_error = f"{type(exc).__name__}: {exc}"
+            status.last_error_at = time.time()
+            self._metrics.restarts.labels(name).inc()
+            if time.monotonic() - started >= self._stable_after:
+                delay = self._initial
+            log.error(
+                "task %s crashed (restart %d in %.1fs): %s",
+                name,
+                status.restarts,
+                delay,
+                status.last_error,
+                exc_info=exc,
+                extra={"task": name},
+            )
             await asyncio.sleep(delay * random.uniform(0.8, 1.2))
             delay = min(delay * 2, self._maximum)
+            if status.state == "stopping":  # asked to stop while waiting to restart
+                status.state = "stopped"
+                return
 
     async def stop(self, name: str | None = None) -> None:
         """Cancel one task, or all of them, and wait until they are gone."""
@@ -109,13 +122,16 @@ class Supervisor:
             if n in self.status:
                 self.status[n].state = "stopped"
 
-    async def shutdown(self, name: str, timeout: float) -> bool:
+    async def shutdown(self, name: str, timeout: float) -> bool:  # noqa: ASYNC109 (a grace period)
         """Ask a task to stop gracefully and wait for it; cancel it after ``timeout``.
 
         Returns True when it ended by itself.
         """
         task = self._tasks.get(name)
         if task is None:
+            return True
+        if self.status[name].state == "restarting":  # in its backoff: nothing runs to wait for
+            await self.stop(name)
             return True
         self.status[name].state = "stopping"
         stop = self._stoppers.get(name)
@@ -130,3 +146,9 @@ class Supervisor:
     def healthy(self) -> bool:
         """True when every task is running."""
         return all(s.state == "running" for s in self.status.values())
+
+
+def _cancel_requested() -> bool:
+    """True when the running task itself is being cancelled (not a CancelledError from inside)."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0

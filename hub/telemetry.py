@@ -20,7 +20,9 @@ class BoundLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     def __init__(self, logger: logging.Logger, **fields: Any) -> None:
         super().__init__(logger, fields)
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         extra = dict(self.extra or {})
         extra.update(kwargs.get("extra") or {})
         kwargs["extra"] = extra
@@ -32,7 +34,9 @@ class BoundLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+    return {
+        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -84,34 +88,52 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         labels = ("actor", "type")
-        self.handled = Counter("hub_messages_handled", "Messages handled and committed", labels, registry=r)
-        self.failed = Counter("hub_messages_failed", "Handler attempts that raised", labels, registry=r)
-        self.retried = Counter("hub_messages_retried", "Messages sent to a delay queue", labels, registry=r)
+        self.handled = Counter(
+            "hub_messages_handled", "Messages handled and committed", labels, registry=r
+        )
+        self.failed = Counter(
+            "hub_messages_failed", "Handler attempts that raised", labels, registry=r
+        )
+        self.retried = Counter(
+            "hub_messages_retried", "Messages sent to a delay queue", labels, registry=r
+        )
         self.dead_lettered = Counter(
-            "hub_messages_dead_lettered", "Messages put in the dead-letter store",
-            (*labels, "reason"), registry=r,
+            "hub_messages_dead_lettered",
+            "Messages put in the dead-letter store",
+            (*labels, "reason"),
+            registry=r,
         )
         self.duplicates = Counter(
             "hub_messages_duplicate", "Redeliveries skipped by the inbox", labels, registry=r
         )
         self.rejected = Counter(
-            "hub_messages_rejected", "Messages a domain rule refused (acked, not retried)", labels,
+            "hub_messages_rejected",
+            "Messages a domain rule refused (acked, not retried)",
+            labels,
             registry=r,
         )
         self.latency = Histogram(
-            "hub_handler_seconds", "Handler time including its transaction", labels, registry=r,
+            "hub_handler_seconds",
+            "Handler time including its transaction",
+            labels,
+            registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.published = Counter("hub_outbox_published", "Outbox rows published", registry=r)
         self.outbox_lag = Gauge(
-            "hub_outbox_lag_seconds", "Age of the oldest unpublished outbox row (0 when empty)",
+            "hub_outbox_lag_seconds",
+            "Age of the oldest unpublished outbox row (0 when empty)",
             registry=r,
         )
         self.outbox_pending = Gauge("hub_outbox_pending", "Unpublished outbox rows", registry=r)
         self.timers_fired = Counter("hub_timers_fired", "Durable timers delivered", registry=r)
-        self.restarts = Counter("hub_task_restarts", "Supervised task restarts", ("task",), registry=r)
+        self.restarts = Counter(
+            "hub_task_restarts", "Supervised task restarts", ("task",), registry=r
+        )
 
 
-def redact(mapping: Mapping[str, Any], secrets: tuple[str, ...] = ("authorization", "cookie")) -> dict[str, Any]:
+def redact(
+    mapping: Mapping[str, Any], secrets: tuple[str, ...] = ("authorization", "cookie")
+) -> dict[str, Any]:
     """A copy of a header mapping with secret-bearing values masked."""
     return {k: ("***" if k.lower() in secrets else v) for k, v in mapping.items()}

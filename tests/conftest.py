@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -36,21 +37,26 @@ MIGRATIONS = PROJECT_ROOT / "migrations"
 TEST_TABLES = """
 CREATE TABLE IF NOT EXISTS test_counters (name text PRIMARY KEY, total bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS test_events (
-    id bigserial PRIMARY KEY, message_id uuid NOT NULL, counter text NOT NULL, total bigint NOT NULL,
+    id bigserial PRIMARY KEY, message_id uuid NOT NULL,
+    counter text NOT NULL, total bigint NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now()
 );
 """
 RUNTIME_TABLES = "hub_inbox, hub_outbox, hub_timers, hub_dead_letters, test_counters, test_events"
 
 
-def _reachable(url: str, default_port: int) -> bool:
+def _reachable(url: str, default_port: int, attempts: int = 5) -> bool:
+    """True if a TCP connection succeeds (a few tries: a service may be just starting)."""
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
-    try:
-        with socket.create_connection((host, parts.port or default_port), timeout=1.0):
-            return True
-    except OSError:
-        return False
+    for attempt in range(attempts):
+        try:
+            with socket.create_connection((host, parts.port or default_port), timeout=1.0):
+                return True
+        except OSError:
+            if attempt + 1 < attempts:
+                time.sleep(0.5)
+    return False
 
 
 def require_service(name: str, url: str, port: int, env: str) -> str:
@@ -72,7 +78,9 @@ def with_database(dsn: str, name: str) -> str:
 @pytest.fixture(scope="session")
 def pg_admin_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A superuser DSN: the local server, or an embedded one when there is none."""
-    url = os.environ.get("CYPHER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    url = os.environ.get(
+        "CYPHER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     if "host=/" in url or _reachable(url, 5432):
         return url
     if CI:
@@ -174,9 +182,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def bus(
-    transport: str, request: pytest.FixtureRequest, prefix: str
-) -> AsyncIterator[Bus]:
+async def bus(transport: str, request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[Bus]:
     """A started bus of the parametrised transport; AMQP topology deleted afterwards."""
     if transport == "memory":
         memory = MemoryBus()
@@ -217,7 +223,7 @@ async def start_hub(
         settings = make_settings(database_url=database_url, **overrides)
         stack = AsyncExitStack()
         hub = await stack.enter_async_context(
-            open_hub(settings, actors=[(lambda a: lambda _r: a)(a) for a in actors], bus=bus)
+            open_hub(settings, actors=[_constant(a) for a in actors], bus=bus)
         )
         stacks.append(stack)
         names.update(a.name for a in actors)
@@ -227,7 +233,14 @@ async def start_hub(
     for stack in reversed(stacks):
         await stack.aclose()
     if transport == "amqp":
-        cleaner = AmqpBus(request.getfixturevalue("amqp_url"), prefix=prefix, retry_delays=(0.05, 0.1))
+        cleaner = AmqpBus(
+            request.getfixturevalue("amqp_url"), prefix=prefix, retry_delays=(0.05, 0.1)
+        )
         await cleaner.start()
         await cleaner.delete_topology(sorted(names))
         await cleaner.close()
+
+
+def _constant(actor: Any) -> Callable[[Any], Any]:
+    """An actor factory returning this very instance (tests look inside it)."""
+    return lambda _resources: actor

@@ -146,5 +146,7 @@ async def eventually(
         if last:
             return last
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}: {last!r}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what or check}: {last!r}"
+            )
         await asyncio.sleep(interval)

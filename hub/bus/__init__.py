@@ -92,7 +92,10 @@ def envelope_from_wire(
     headers: dict[str, Any],
     timestamp: datetime | None = None,
 ) -> Envelope:
-    """Rebuild an envelope from AMQP properties and headers; raise ``ValueError`` naming what is wrong."""
+    """Rebuild an envelope from AMQP properties and headers.
+
+    Raises ``ValueError`` naming what is missing or malformed.
+    """
     if not message_id:
         raise ValueError("message has no message_id property")
     try:
@@ -104,7 +107,9 @@ def envelope_from_wire(
     occurred = headers.get("x-occurred-at")
     try:
         occurred_at = (
-            datetime.fromisoformat(_text(occurred)) if occurred else (timestamp or datetime.now(UTC))
+            datetime.fromisoformat(_text(occurred))
+            if occurred
+            else (timestamp or datetime.now(UTC))
         )
     except ValueError:
         raise ValueError(f"x-occurred-at {occurred!r} is not an ISO time") from None

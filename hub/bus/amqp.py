@@ -58,14 +58,16 @@ class AmqpDelivery:
         try:
             await self._message.ack()
         except Exception as exc:
-            raise TransientError(f"ack failed: {exc}; the message will be delivered again") from exc
+            raise TransientError(
+                f"ack failed: {exc!r}; the message will be delivered again"
+            ) from exc
 
     async def requeue(self) -> None:
         """Reject with requeue."""
         try:
             await self._message.nack(requeue=True)
         except Exception as exc:
-            raise TransientError(f"requeue failed: {exc}") from exc
+            raise TransientError(f"requeue failed: {exc!r}") from exc
 
 
 class AmqpSubscription:
@@ -132,7 +134,9 @@ class AmqpBus:
         self._connection = await aio_pika.connect_robust(
             self._url, client_properties={"connection_name": f"cypher-hub {self.prefix}"}
         )
-        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
         self._exchange = await self._channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +25,7 @@ async def send(hub: Hub, msg: Message, *, key: str | None = None) -> Envelope:
 
 
 async def total(conn: asyncpg.Connection, name: str) -> int | None:
-    value: int | None = await conn.fetchval(
-        "SELECT total FROM test_counters WHERE name = $1", name
-    )
+    value: int | None = await conn.fetchval("SELECT total FROM test_counters WHERE name = $1", name)
     return value
 
 
@@ -271,7 +268,5 @@ async def test_graceful_shutdown_finishes_in_flight_work_and_flushes_the_outbox(
     await eventually(lambda: counter.overall_active == 1)
     await stop()
     assert await total(db_conn, "slow") == 3
-    assert await db_conn.fetchval(
-        "SELECT count(*) FROM hub_outbox WHERE published_at IS NULL"
-    ) == 0
+    assert await db_conn.fetchval("SELECT count(*) FROM hub_outbox WHERE published_at IS NULL") == 0
     assert await db_conn.fetchval("SELECT count(*) FROM hub_outbox") == 1
