@@ -32,7 +32,7 @@ from typing import Any, ClassVar, TypeVar
 import asyncpg
 import msgspec
 
-from hub import deadletters, outbox
+from hub import audit, deadletters, outbox
 from hub.bus import Bus, Delivery
 from hub.db import Database
 from hub.errors import DomainError, PermanentError, TransientError
@@ -147,6 +147,27 @@ class Context:
             raise ValueError("schedule(at=...) needs a timezone-aware datetime")
         env = Envelope.new(message, key=key, cause=self.envelope, occurred_at=at)
         self._items.append(outbox.Outgoing(env, encode(message), timer_at=at, timer_name=name))
+
+    async def audit(
+        self,
+        action: str,
+        *,
+        entity_type: str,
+        entity_id: str,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Record a domain change in the audit trail (this transaction, the envelope's actor)."""
+        await audit.record(
+            self.conn,
+            actor=self.envelope.actor or "system",
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            correlation_id=self.envelope.correlation_id,
+        )
 
     async def cancel(self, name: str) -> bool:
         """Cancel the named timer if it has not fired yet; True if it was pending."""

@@ -66,6 +66,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     key: str | None = None
     occurred_at: datetime
     attempt: int = 1
+    actor: str | None = None  # who the flow acts for ("user:12", "api_key:3"), for the audit trail
 
     @classmethod
     def new(
@@ -75,8 +76,12 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
         key: str | None = None,
         cause: Envelope | None = None,
         occurred_at: datetime | None = None,
+        actor: str | None = None,
     ) -> Envelope:
-        """A fresh envelope for ``message``; with ``cause``, it continues that flow."""
+        """A fresh envelope for ``message``; with ``cause``, it continues that flow.
+
+        ``actor`` (who the flow acts for) is inherited from the cause unless given.
+        """
         message_id = uuid7()
         return cls(
             message_id=message_id,
@@ -85,6 +90,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
             causation_id=str(cause.message_id) if cause else None,
             key=key if key is not None else (cause.key if cause else None),
             occurred_at=occurred_at or datetime.now(UTC),
+            actor=actor if actor is not None else (cause.actor if cause else None),
         )
 
 

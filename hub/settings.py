@@ -98,6 +98,19 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     outbox_retention_hours: Count = 24
     migrate_on_start: bool = True
     migrations_dir: str = str(PROJECT_ROOT / "migrations")
+    # The edge: request limits, webhook intake.
+    api_max_body: Count = 1_048_576
+    webhook_max_body: Count = 2_097_152
+    webhook_retention_days: Count = 30
+    intake_group_commit: bool = True
+    intake_max_batch: Annotated[int, Meta(ge=1, le=10_000)] = 256
+    # Authentication and rate limits.
+    jwt_secret: Secret | None = None
+    access_token_ttl: Positive = 900.0
+    refresh_token_ttl: Positive = 30 * 24 * 3600.0
+    totp_issuer: str = "Cypher Hub"
+    rate_limit_per_minute: Count = 600
+    rate_limit_burst: Count = 100
 
     @property
     def embedded_database(self) -> bool:
@@ -300,7 +313,7 @@ def _explain(
 def _check_production(settings: HubSettings) -> None:
     if settings.env != "production":
         return
-    for field in ("database_url", "amqp_url", "redis_url"):
+    for field in ("database_url", "amqp_url", "redis_url", "jwt_secret"):
         if getattr(settings, field) is None:
             raise ConfigError(
                 f"missing setting {env_name(field)}: required when CYPHER_ENV=production"

@@ -81,6 +81,8 @@ def envelope_headers(envelope: Envelope) -> dict[str, Any]:
         headers["x-causation-id"] = envelope.causation_id
     if envelope.key is not None:
         headers["x-key"] = envelope.key
+    if envelope.actor is not None:
+        headers["x-actor"] = envelope.actor
     return headers
 
 
@@ -121,6 +123,7 @@ def envelope_from_wire(
         raise ValueError(f"x-attempt {headers.get('x-attempt')!r} is not an integer") from None
     causation = headers.get("x-causation-id")
     key = headers.get("x-key")
+    actor = headers.get("x-actor")
     return Envelope(
         message_id=mid,
         type=type,
@@ -129,6 +132,7 @@ def envelope_from_wire(
         key=_text(key) if key is not None else None,
         occurred_at=occurred_at,
         attempt=max(attempt, 1),
+        actor=_text(actor) if actor is not None else None,
     )
 
 

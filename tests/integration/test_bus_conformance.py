@@ -66,7 +66,7 @@ async def test_direct_publish_to_an_unknown_actor_fails(bus: Bus) -> None:
 
 async def test_envelope_survives_the_trip(bus: Bus) -> None:
     await bus.declare("a", ["test.Add"])
-    cause = Envelope.new(Add(counter="c", amount=1), key="order-7")
+    cause = Envelope.new(Add(counter="c", amount=1), key="order-7", actor="user:12")
     msg = Added(counter="c", amount=1, total=3)
     sent = Envelope.new(msg, cause=cause, occurred_at=datetime(2026, 1, 2, 3, 4, 5, 6789, UTC))
     got: list[Delivery] = []
@@ -79,6 +79,7 @@ async def test_envelope_survives_the_trip(bus: Bus) -> None:
     assert received is not None and received.key == "order-7"
     assert received.causation_id == str(cause.message_id)
     assert received.correlation_id == cause.correlation_id
+    assert received.actor == "user:12"
 
 
 async def test_delayed_publish_arrives_after_the_delay(bus: Bus) -> None:

@@ -229,9 +229,12 @@ def test_production_with_every_service_url_loads() -> None:
         "CYPHER_DATABASE_URL": "postgresql://hub@db/hub",
         "CYPHER_AMQP_URL": "amqp://guest:guest@mq/",
         "CYPHER_REDIS_URL": "redis://cache/0",
+        "CYPHER_JWT_SECRET": "k" * 48,
     }
 
     assert load_hub(config_path=NO_FILE, environ=environ).env == "production"
+    del environ["CYPHER_JWT_SECRET"]
+    assert "CYPHER_JWT_SECRET" in config_error(environ=environ)
 
 
 def test_explicit_config_file_that_is_missing_is_refused(tmp_path: Path) -> None:
