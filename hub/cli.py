@@ -1,9 +1,10 @@
-"""The ``cypher-hub`` command: serve, migrate, schemas, settings, dlq."""
+"""The ``cypher-hub`` command: serve, migrate, schemas, settings, dlq, users, apikeys, webhooks."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -16,7 +17,9 @@ from aiohttp import web
 
 from hub import deadletters, messages
 from hub import settings as settings_mod
+from hub.auth import cli as auth_cli
 from hub.bootstrap import ActorFactory, load_factories, open_db
+from hub.edge import webhooks
 from hub.errors import ConfigError, DomainError
 from hub.settings import HubSettings
 from hub.telemetry import setup_logging
@@ -35,6 +38,15 @@ def installed_actor_paths() -> tuple[str, ...]:
 def installed_factories() -> list[ActorFactory]:
     """Import the installed actors (this also registers their messages)."""
     return load_factories(installed_actor_paths())
+
+
+def load_section_settings(paths: dict[str, str]) -> dict[str, type[msgspec.Struct]]:
+    """The settings class of each ``[section]`` (``"module:Class"``), to know their variables."""
+    out: dict[str, type[msgspec.Struct]] = {}
+    for section, path in paths.items():
+        module, _, name = path.partition(":")
+        out[section] = getattr(importlib.import_module(module), name)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,17 +106,27 @@ def _parser() -> argparse.ArgumentParser:
     d = dsub.add_parser("discard", help="mark dead letters as discarded")
     d.add_argument("ids", type=int, nargs="+")
     d.set_defaults(func=cmd_dlq_discard)
+
+    auth_cli.add_commands(sub)
+    webhooks.add_commands(sub)
     return p
 
 
 def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    import connectors
     from hub.edge.app import create_app
 
     known = {settings_mod.env_name(f) for f in HubSettings.__struct_fields__}
+    for section, cls in load_section_settings(connectors.SETTINGS).items():
+        known |= {settings_mod.env_name(f, section) for f in cls.__struct_fields__}
     for name in settings_mod.unknown_env(known=known):
         log.warning("environment variable %s is not a setting (typo?); ignored", name)
-    app = create_app(settings, actors=installed_factories())
+    app = create_app(
+        settings,
+        actors=installed_factories(),
+        webhooks=webhooks.load_sources(connectors.WEBHOOKS),
+    )
     log.info("serving on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(
         app,

@@ -10,8 +10,13 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hub.auth import TokenService
 from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
+from hub.edge import auth_routes, ops
+from hub.edge.api import EDGE, Api, EdgeServices, install
 from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SETTINGS
+from hub.edge.webhooks import WebhookSource, setup_webhooks
+from hub.ratelimit import limiter_for
 from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
@@ -19,12 +24,26 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT = 2.0
 
 
-def create_app(settings: HubSettings, *, actors: Sequence[ActorFactory] = ()) -> web.Application:
-    """Build the edge. Resources open when the app starts and close, in reverse, when it stops."""
-    app = web.Application()
+def create_app(
+    settings: HubSettings,
+    *,
+    actors: Sequence[ActorFactory] = (),
+    webhooks: Sequence[Callable[[HubSettings], WebhookSource]] = (),
+    apis: Sequence[Api] = (),
+) -> web.Application:
+    """Build the edge. Resources open when the app starts and close, in reverse, when it stops.
+
+    ``webhooks`` are the connectors' webhook source factories (``connectors.WEBHOOKS``);
+    ``apis`` the contexts' route groups, served under ``/api/v1`` next to the hub's own
+    (authentication, users, API keys, operations, the API documents).
+    """
+    app = web.Application(client_max_size=max(settings.api_max_body, settings.webhook_max_body))
     app[SETTINGS] = settings
     app[ACTORS] = tuple(actors)
-    app.cleanup_ctx.extend([_database, _bus, _cache, _runtime])
+    app.cleanup_ctx.extend([_database, _bus, _cache, _runtime, _edge])
+    app.on_response_prepare.append(security_headers)
+    setup_webhooks(app, [factory(settings) for factory in webhooks])
+    install(app, [auth_routes.api, ops.api, *apis])
     app.router.add_get("/health/live", live)
     app.router.add_get("/health/ready", ready)
     app.router.add_get("/metrics", metrics)
@@ -53,6 +72,29 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     async with running(app[SETTINGS], app[DB], app[BUS], app[CACHE], actors=app[ACTORS]) as hub:
         app[HUB] = hub
         yield
+
+
+async def _edge(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    settings = app[SETTINGS]
+    app[EDGE] = EdgeServices(
+        db=hub.db,
+        tokens=TokenService.from_settings(settings),
+        limiter=limiter_for(hub.cache),
+        settings=settings,
+    )
+    yield
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every answer carries; API answers (tokens, personal data) are never cached."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
 
 
 async def live(request: web.Request) -> web.Response:

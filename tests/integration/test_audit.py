@@ -25,8 +25,11 @@ class Things(Actor, name="things"):
     @handler
     async def rename(self, msg: Rename, ctx: Context) -> None:
         await ctx.audit(
-            "things.renamed", entity_type="thing", entity_id=msg.thing_id,
-            before={"name": "old"}, after={"name": msg.name},
+            "things.renamed",
+            entity_type="thing",
+            entity_id=msg.thing_id,
+            before={"name": "old"},
+            after={"name": msg.name},
         )
 
 
@@ -53,8 +56,11 @@ async def test_query_filters_and_pages_newest_first(db_conn: asyncpg.Connection)
     await db_conn.execute("TRUNCATE audit_log")
     for i in range(5):
         await audit.record(
-            db_conn, actor="user:1" if i % 2 else "user:2", action="x.changed",
-            entity_type="x", entity_id=str(i),
+            db_conn,
+            actor="user:1" if i % 2 else "user:2",
+            action="x.changed",
+            entity_type="x",
+            entity_id=str(i),
         )
     newest = await audit.query(db_conn, limit=2)
     assert [e.entity_id for e in newest] == ["4", "3"]

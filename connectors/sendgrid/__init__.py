@@ -1,0 +1,1 @@
+"""Twilio SendGrid: the signed Event Webhook in; Mail Send comes later."""

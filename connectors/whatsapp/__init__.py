@@ -1,0 +1,1 @@
+"""WhatsApp Business Cloud (Meta Graph API): webhooks in; sending comes later."""

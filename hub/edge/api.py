@@ -1,0 +1,605 @@
+"""The ``/api/v1`` conventions every context's ``api.py`` uses.
+
+A route is declared once, with everything the edge needs to serve and document it::
+
+    api = Api("users")
+
+    @api.post("/api/v1/users/{id}/disable", name="users.disable", roles={Role.admin},
+              summary="Disable a user", response=UserView, entity="user")
+    async def disable(call: Call[None, None]) -> UserView:
+        async with call.transaction() as conn:
+            ...
+
+The wrapper authenticates (JWT bearer or API key), checks the route's roles, applies the
+per-client rate limit, decodes the query and body with msgspec (unknown fields refused, sizes
+limited), checks object ownership for B2B customers, runs the handler and answers with the
+envelope ``{"success", "data", "error", "metadata"}``. Every state-changing call is written to the
+audit trail — inside the handler's transaction when it uses :meth:`Call.transaction`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+import asyncpg
+import msgspec
+from aiohttp import web
+
+from hub import audit
+from hub.auth import AuthError, Principal, Role, TokenService, authenticate_api_key
+from hub.db import Database
+from hub.errors import DomainError, NotFound
+from hub.ids import uuid7
+from hub.ratelimit import RateLimiter
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+T = TypeVar("T")
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+STAFF: frozenset[Role] = frozenset(Role) - {Role.b2b_customer, Role.service}
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_CURSOR = 512
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+REQUEST_ID = web.RequestKey("request_id", str)
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+class Public:
+    """Marks a route that needs no authentication (login, the API documents)."""
+
+    def __repr__(self) -> str:
+        return "PUBLIC"
+
+
+PUBLIC = Public()
+
+
+class ApiModel(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Base of request and response bodies: unknown fields are refused."""
+
+
+class PageQuery(ApiModel):
+    """Cursor pagination: ``limit`` ≤ 200, and the opaque ``cursor`` of the previous page."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    cursor: Annotated[str, msgspec.Meta(max_length=MAX_CURSOR)] | None = None
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """A page of results; ``next_cursor`` is None on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """What is wrong with one field of a request."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The ``error`` member of a failed response."""
+
+    code: str
+    message: str
+    details: list[FieldError] | None = None
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a stable code and a human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def encode_cursor(*values: Any) -> str:
+    """An opaque cursor for the position after ``values`` (e.g. the last row's sort key and id)."""
+    raw = msgspec.json.encode(list(values))
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
+    """Inverse of :func:`encode_cursor`; a cursor that is not ours is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = msgspec.json.decode(raw, type=tuple[*types])  # type: ignore[valid-type]
+    except (ValueError, msgspec.DecodeError):
+        raise ApiError(
+            400, "invalid_cursor", "the cursor is not valid; start again without it"
+        ) from None
+    return tuple(values)
+
+
+Handler = Callable[["Call[Any, Any]"], Awaitable[Any]]
+Owner = Callable[["Call[Any, Any]"], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """Everything declared about one operation."""
+
+    name: str
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[Role] | Public
+    summary: str
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    status: int = 200
+    rate: tuple[int, int] | None = None  # requests per minute, burst
+    owner: Owner | None = None
+    entity: str | None = None
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    raw: bool = False  # the handler answers with its own response (documents, files)
+
+    @property
+    def public(self) -> bool:
+        """True when the route needs no authentication."""
+        return isinstance(self.roles, Public)
+
+    @property
+    def changes_state(self) -> bool:
+        """True for POST/PUT/PATCH/DELETE: such calls are audited."""
+        return self.method in STATE_CHANGING
+
+
+@dataclass
+class Api:
+    """A group of routes (one per context), installed into the app by :func:`install`."""
+
+    tag: str
+    routes: list[Route] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        name: str,
+        roles: Iterable[Role] | Public,
+        summary: str,
+        body: type | None = None,
+        query: type | None = None,
+        response: type | None = None,
+        status: int = 200,
+        rate: tuple[int, int] | None = None,
+        owner: Owner | None = None,
+        entity: str | None = None,
+        description: str = "",
+        raw: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Declare a route; ``roles`` is required (``PUBLIC`` for no authentication)."""
+        admitted: frozenset[Role] | Public = (
+            roles if isinstance(roles, Public) else frozenset(roles)
+        )
+        if not isinstance(admitted, Public) and not admitted:
+            raise ValueError(f"route {name} admits no role; declare roles or PUBLIC")
+
+        def register(fn: Handler) -> Handler:
+            self.routes.append(
+                Route(
+                    name=name,
+                    method=method.upper(),
+                    path=path,
+                    handler=fn,
+                    roles=admitted,
+                    summary=summary,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    rate=rate,
+                    owner=owner,
+                    entity=entity,
+                    tags=(self.tag,),
+                    description=description or (fn.__doc__ or "").strip(),
+                    raw=raw,
+                )
+            )
+            return fn
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Declare a GET route."""
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Declare a POST route."""
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Declare a PUT route."""
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Declare a PATCH route."""
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        """Declare a DELETE route."""
+        return self.route("DELETE", path, **kw)
+
+
+@dataclass(frozen=True)
+class EdgeServices:
+    """What the API wrapper needs from the running hub."""
+
+    db: Database
+    tokens: TokenService
+    limiter: RateLimiter
+    settings: HubSettings
+
+    @property
+    def max_body(self) -> int:
+        """The largest request body accepted under ``/api`` (``api_max_body``)."""
+        return self.settings.api_max_body
+
+    @property
+    def default_rate(self) -> tuple[int, int]:
+        """Requests per minute and burst of a route that declares no rate of its own."""
+        return self.settings.rate_limit_per_minute, self.settings.rate_limit_burst
+
+
+EDGE = web.AppKey("api_services", EdgeServices)
+ROUTES = web.AppKey("api_routes", list[Route])
+
+
+class Call(Generic[B, Q]):
+    """One API call as the handler sees it."""
+
+    def __init__(
+        self,
+        request: web.Request,
+        route: Route,
+        services: EdgeServices,
+        principal: Principal | None,
+        request_id: str,
+    ) -> None:
+        self.request = request
+        self.route = route
+        self.principal = principal
+        self.request_id = request_id
+        self.body: B = None  # type: ignore[assignment]
+        self.query: Q = None  # type: ignore[assignment]
+        self.services = services
+        self.db = services.db
+        self.metadata: dict[str, Any] = {}
+        self._audit: dict[str, Any] = {}
+        self.audited = False
+
+    def param(self, name: str) -> str:
+        """A path parameter."""
+        return self.request.match_info[name]
+
+    def int_param(self, name: str) -> int:
+        """A path parameter that must be a positive integer (404 otherwise: no such object)."""
+        value = self.param(name)
+        if not value.isdigit() or len(value) > 18:
+            raise ApiError(404, "not_found", f"no {self.route.entity or 'object'} {value!r}")
+        return int(value)
+
+    @property
+    def actor(self) -> str:
+        """``user:12`` / ``api_key:3`` / ``anonymous``: who makes the call, for the audit trail."""
+        p = self.principal
+        return f"{p.kind}:{p.id}" if p is not None else "anonymous"
+
+    @property
+    def customer_scope(self) -> str | None:
+        """The customer a B2B principal is bound to (None for staff, who see every customer)."""
+        p = self.principal
+        if p is not None and is_customer_bound(p):
+            return p.customer_id
+        return None
+
+    def audit(self, *, entity_id: Any = None, before: Any = None, after: Any = None) -> None:
+        """Say what the call changed; written with the call's audit entry."""
+        if entity_id is not None:
+            self._audit["entity_id"] = str(entity_id)
+        if before is not None:
+            self._audit["before"] = before
+        if after is not None:
+            self._audit["after"] = after
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction whose commit includes this call's audit entry (for state changes)."""
+        async with self.db.transaction() as conn:
+            yield conn
+            if self.route.changes_state and not self.audited:
+                await self.write_audit(conn, self.route.status)
+
+    async def write_audit(self, conn: asyncpg.Connection, status: int) -> None:
+        """Record the call in the audit trail on ``conn``."""
+        p = self.principal
+        await audit.record(
+            conn,
+            actor=self.actor,
+            actor_name=p.name if p else None,
+            action=self.route.name,
+            entity_type=self.route.entity,
+            entity_id=self._audit.get("entity_id") or self._path_id(),
+            before=self._audit.get("before"),
+            after=self._audit.get("after"),
+            method=self.request.method,
+            path=self.request.path,
+            status=status,
+            request_id=self.request_id,
+            client_ip=self.request.remote,
+        )
+        self.audited = True
+
+    def _path_id(self) -> str | None:
+        for key in ("id", f"{self.route.entity}_id"):
+            if key in self.request.match_info:
+                return self.request.match_info[key]
+        return None
+
+
+def is_customer_bound(principal: Principal) -> bool:
+    """True for a principal that may only see its own customer's records."""
+    return Role.b2b_customer in principal.roles and not (principal.roles & STAFF)
+
+
+def install(app: web.Application, apis: Iterable[Api]) -> None:
+    """Add every declared route to ``app`` behind the API wrapper, plus the error middleware."""
+    routes = app.setdefault(ROUTES, [])
+    for group in apis:
+        for route in group.routes:
+            app.router.add_route(route.method, route.path, _wrap(route), name=route.name)
+            routes.append(route)
+    if api_errors not in app.middlewares:
+        app.middlewares.append(api_errors)
+
+
+def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        services = request.app[EDGE]
+        request_id = _request_id(request)
+        request[REQUEST_ID] = request_id
+        try:
+            principal = await _authenticate(request, services)
+        except AuthError:
+            if not route.public:
+                raise
+            principal = None  # a stale token does not keep anyone from logging in again
+        call: Call[Any, Any] = Call(request, route, services, principal, request_id)
+        try:
+            _authorise(route, principal)
+            await _rate_limit(request, route, services, principal)
+            if route.query is not None:
+                call.query = _decode_query(request, route.query)
+            if route.body is not None:
+                call.body = await _decode_body(request, route.body, services.max_body)
+            if route.owner is not None and principal is not None and is_customer_bound(principal):
+                owner = await route.owner(call)
+                if owner is None or owner != principal.customer_id:
+                    raise ApiError(404, "not_found", f"no {route.entity or 'object'} here")
+            result = await route.handler(call)
+        except Exception as exc:
+            if route.changes_state and principal is not None and not call.audited:
+                await _audit_failure(call, _status_of(exc))
+            raise
+        if route.changes_state and not call.audited:
+            async with services.db.transaction() as conn:
+                await call.write_audit(conn, route.status)
+        if isinstance(result, web.StreamResponse):
+            return result
+        if isinstance(result, Page):
+            call.metadata["next_cursor"] = result.next_cursor
+            call.metadata["count"] = len(result.items)
+            result = result.items
+        body = {"success": True, "data": result, "error": None, "metadata": call.metadata}
+        return web.Response(
+            body=_encoder.encode(body),
+            status=route.status,
+            content_type="application/json",
+            headers={"X-Request-ID": request_id},
+        )
+
+    serve.__name__ = route.name
+    serve.route = route  # type: ignore[attr-defined]
+    return serve
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    if 8 <= len(given) <= 64 and given.replace("-", "").isalnum():
+        return given
+    return str(uuid7())
+
+
+async def _authenticate(request: web.Request, services: EdgeServices) -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() == "bearer" and credential:
+        return services.tokens.verify_access(credential)
+    key = request.headers.get("X-API-Key") or (credential if scheme.lower() == "apikey" else "")
+    if key:
+        async with services.db.pool.acquire() as conn:
+            return await authenticate_api_key(conn, key)
+    if header:
+        raise AuthError("token_invalid", "unsupported Authorization header; use 'Bearer <token>'")
+    return None
+
+
+def _authorise(route: Route, principal: Principal | None) -> None:
+    if isinstance(route.roles, Public):
+        return
+    if principal is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "sign in: send 'Authorization: Bearer <access token>'",
+            headers={"WWW-Authenticate": 'Bearer realm="cypher-hub"'},
+        )
+    if not principal.roles & route.roles:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"this needs one of the roles {', '.join(sorted(route.roles))}",
+        )
+
+
+async def _rate_limit(
+    request: web.Request, route: Route, services: EdgeServices, principal: Principal | None
+) -> None:
+    per_minute, burst = route.rate or services.default_rate
+    client = f"{principal.kind}:{principal.id}" if principal else f"ip:{request.remote}"
+    wait = await services.limiter.take(
+        f"{client}:{route.name}", per_second=per_minute / 60.0, burst=burst
+    )
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+
+
+def _decode_query(request: web.Request, query_type: type[T]) -> T:
+    try:
+        return msgspec.convert(dict(request.query), query_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(exc, "query") from None
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, "validation_error", str(exc)) from None
+
+
+async def _decode_body(request: web.Request, body_type: type[T], limit: int) -> T:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    try:
+        return msgspec.json.decode(bytes(raw), type=body_type)
+    except msgspec.ValidationError as exc:
+        raise _validation_error(exc, "body") from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+def _validation_error(exc: msgspec.ValidationError, where: str) -> ApiError:
+    text = str(exc)
+    message, _, path = text.partition(" - at `")
+    path = path.rstrip("`") or "$"
+    name = path.removeprefix("$.") if path != "$" else where
+    unknown = _UNKNOWN_FIELD.search(message)
+    if unknown is not None:
+        name = f"{name}.{unknown.group(1)}" if path != "$" else unknown.group(1)
+    return ApiError(
+        400,
+        "validation_error",
+        f"invalid {where}: {message}",
+        details=[FieldError(field=name, message=message)],
+    )
+
+
+async def _audit_failure(call: Call[Any, Any], status: int) -> None:
+    try:
+        async with call.db.transaction() as conn:
+            await call.write_audit(conn, status)
+    except Exception:
+        log.exception("could not audit a failed call to %s", call.route.name)
+
+
+def _status_of(exc: BaseException) -> int:
+    return _error_of(exc)[0]
+
+
+def _error_of(exc: BaseException) -> tuple[int, ErrorBody, dict[str, str]]:
+    if isinstance(exc, ApiError):
+        return exc.status, ErrorBody(exc.code, exc.message, exc.details), exc.headers
+    if isinstance(exc, AuthError):
+        headers = {"WWW-Authenticate": f'Bearer realm="cypher-hub", error="{exc.code}"'}
+        return 401, ErrorBody(exc.code, str(exc)), headers
+    if isinstance(exc, NotFound):
+        return 404, ErrorBody("not_found", str(exc)), {}
+    if isinstance(exc, DomainError):
+        return 422, ErrorBody(exc.code, str(exc)), {}
+    return 500, ErrorBody("internal_error", "something went wrong on our side; it is logged"), {}
+
+
+def error_response(
+    status: int, body: ErrorBody, headers: dict[str, str], request_id: str
+) -> web.Response:
+    """The envelope of a failed call."""
+    payload = {
+        "success": False,
+        "data": None,
+        "error": body,
+        "metadata": {"request_id": request_id},
+    }
+    return web.Response(
+        body=_encoder.encode(payload),
+        status=status,
+        content_type="application/json",
+        headers={**headers, "X-Request-ID": request_id},
+    )
+
+
+@web.middleware
+async def api_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn every error under ``/api/`` into the envelope; never leak a stack trace."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status, "http_error"
+        )
+        body = ErrorBody(code, exc.reason or "error")
+        rid = request.get(REQUEST_ID) or _request_id(request)
+        return error_response(exc.status, body, {}, rid)
+    except Exception as exc:
+        status, body, headers = _error_of(exc)
+        rid = request.get(REQUEST_ID) or _request_id(request)
+        if status == 500:
+            log.exception(
+                "unhandled error in %s %s", request.method, request.path, extra={"request_id": rid}
+            )
+        return error_response(status, body, headers, rid)

@@ -1,0 +1,58 @@
+"""Fixtures of the API tests: the edge on PostgreSQL, RabbitMQ and Redis, as ``cypher-hub serve``
+composes it (the connectors' webhook sources and messages included)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+import connectors
+from hub.edge.api import Api
+from hub.edge.app import create_app
+from hub.edge.webhooks import load_sources
+from hub.settings import HubSettings, Secret
+from tests.e2e.api_support import AUTH_TABLES, JWT_SECRET, Edge
+
+
+@pytest.fixture
+async def start_api(
+    make_settings: Callable[..., HubSettings],
+    database_url: str,
+    db_conn: asyncpg.Connection,
+    amqp_url: str,
+    redis_url: str,
+) -> AsyncIterator[Callable[..., Awaitable[Edge]]]:
+    """``edge = await start_api(apis=[...], webhooks=[...], **settings)`` on PG, RabbitMQ, Redis."""
+    await db_conn.execute(f"TRUNCATE {AUTH_TABLES} RESTART IDENTITY CASCADE")
+    clients: list[TestClient] = []
+
+    async def start(
+        apis: list[Api] | None = None, webhooks: list[Any] | None = None, **overrides: Any
+    ) -> Edge:
+        settings = make_settings(
+            database_url=database_url,
+            amqp_url=amqp_url,
+            redis_url=redis_url,
+            jwt_secret=Secret(JWT_SECRET),
+            **overrides,
+        )
+        sources = load_sources(connectors.WEBHOOKS) if webhooks is None else webhooks
+        app = create_app(settings, apis=apis or [], webhooks=sources)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return Edge(client, settings, db_conn)
+
+    yield start
+    for client in reversed(clients):
+        await client.close()
+
+
+@pytest.fixture
+async def edge(start_api: Callable[..., Awaitable[Edge]]) -> Edge:
+    """The edge with the hub's own routes and default settings."""
+    return await start_api()
