@@ -285,9 +285,10 @@ async def totp_enroll(call: Call[None, None]) -> TotpEnrollment:
     """Returns the provisioning URI; TOTP is required only after a code is confirmed."""
     user_id = _user_id(call)
     issuer = call.services.settings.totp_issuer
+    call.audit(entity_id=user_id)
     async with call.transaction() as conn:
         uri = await enroll_totp(conn, user_id, issuer=issuer)
-        call.audit(entity_id=user_id, after={"totp": "pending"})
+        call.audit(after={"totp": "pending"})
     return TotpEnrollment(provisioning_uri=uri)
 
 
@@ -303,9 +304,10 @@ async def totp_enroll(call: Call[None, None]) -> TotpEnrollment:
 async def totp_confirm(call: Call[TotpConfirm, None]) -> User:
     """A wrong code leaves the enrolment pending."""
     user_id = _user_id(call)
+    call.audit(entity_id=user_id)  # a refused code is recorded against the user too
     async with call.transaction() as conn:
         user = await confirm_totp(conn, user_id, call.body.otp.strip())
-        call.audit(entity_id=user_id, before={"totp_enabled": False}, after={"totp_enabled": True})
+        call.audit(before={"totp_enabled": False}, after={"totp_enabled": True})
     return user
 
 

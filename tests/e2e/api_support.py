@@ -65,6 +65,11 @@ class Edge:
         )
         return user.id, uri
 
+    async def person(self, role: Role, *, customer: str | None = None) -> str:
+        """An access token of a new user with ``role`` (for routes that record who acted)."""
+        user_id, _ = await self.user(role, customer=customer)
+        return self.token(role, id=user_id, customer=customer)
+
     async def call(
         self,
         method: str,
