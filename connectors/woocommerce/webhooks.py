@@ -5,9 +5,12 @@ the secret passed through ``wp_specialchars_decode`` first. When a webhook is sa
 POSTs an unsigned form body ``webhook_id=<id>`` and only succeeds on exactly 200.
 
 ``X-WC-Webhook-Delivery-ID`` is ``wp_hash(webhook_id . time())``: two deliveries of one webhook
-in the same second share it, so it is not the dedupe key. The key is topic + resource id +
-``date_modified_gmt`` (topic + id for ``deleted``, whose body is ``{"id": N}``; a hash of the
-body for payloads without an id, such as ``action.*`` topics). WooCommerce never re-sends a failed
+in the same second share it, so it is not the dedupe key. The key is the topic's resource + the
+resource id + ``date_modified_gmt`` (resource + id for ``deleted``, whose body is ``{"id": N}``; a
+hash of the body for payloads without an id, such as ``action.*`` topics). The topic's event is
+not in the key: only the body is signed, so one state of a resource is one delivery whatever
+event header comes with it. Headers are unsigned hints: consumers confirm a deletion with the
+shop's API before acting on it. WooCommerce never re-sends a failed
 delivery, so the orders context should still reconcile with ``GET /orders?modified_after=``.
 """
 
@@ -113,14 +116,18 @@ def _topic(headers: Headers) -> str:
 
 
 def dedupe_key(headers: Headers, body: bytes) -> str:
-    """Topic + resource id + ``date_modified_gmt`` (see the module docstring)."""
-    topic = _topic(headers)
+    """Resource + id + ``date_modified_gmt`` (see the module docstring).
+
+    The topic's event (``created``, ``updated``...) is left out: headers are not signed, so a
+    captured body sent again under another event must be a duplicate, not a new message.
+    """
+    kind = _topic(headers).partition(".")[0]
     resource = _decode_resource(body)
     if resource.id is None:
-        return f"{topic}:{body_digest(body)}"
+        return f"{kind}:{body_digest(body)}"
     if resource.date_modified_gmt:
-        return f"{topic}:{resource.id}:{resource.date_modified_gmt}"
-    return f"{topic}:{resource.id}"
+        return f"{kind}:{resource.id}:{resource.date_modified_gmt}"
+    return f"{kind}:{resource.id}"
 
 
 def message(headers: Headers, body: bytes) -> Translation:

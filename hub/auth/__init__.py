@@ -33,6 +33,7 @@ from hub.auth.tokens import TokenService, jwt_secret
 from hub.auth.totp import new_totp_secret, provisioning_uri, verify_totp
 from hub.auth.users import (
     User,
+    check_password,
     confirm_totp,
     create_user,
     disable_user,
@@ -43,6 +44,7 @@ from hub.auth.users import (
     list_users,
     login,
     reset_password,
+    reset_totp,
 )
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "User",
     "add_commands",
     "authenticate_api_key",
+    "check_password",
     "check_password_policy",
     "confirm_totp",
     "create_api_key",
@@ -74,6 +77,7 @@ __all__ = [
     "new_totp_secret",
     "provisioning_uri",
     "reset_password",
+    "reset_totp",
     "revoke_api_key",
     "revoke_refresh",
     "revoke_user_tokens",

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import msgspec
 
+from hub import audit
 from hub.auth import apikeys, users
 from hub.auth.model import Role
 from hub.errors import DomainError
@@ -56,6 +58,9 @@ def add_commands(subparsers: Any) -> None:
     c.add_argument("--email", required=True)
     _password_stdin(c)
     c.set_defaults(func=cmd_users_reset_password)
+    c = sub.add_parser("reset-totp", help="replace a lost second factor (admins get a new one)")
+    c.add_argument("--email", required=True)
+    c.set_defaults(func=cmd_users_reset_totp)
 
     p = subparsers.add_parser("apikeys", help="API keys of machine clients: create, list, revoke")
     sub = p.add_subparsers(required=True, metavar="ACTION")
@@ -115,20 +120,59 @@ def _with_db(settings: HubSettings, work: Callable[[asyncpg.Connection], Awaitab
     return asyncio.run(run())
 
 
+async def _audit(
+    conn: asyncpg.Connection,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    *,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record a change made from the command line (who: the operating-system user)."""
+    await audit.record(
+        conn,
+        actor=f"cli:{_os_user()}",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        after=after,
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return str(os.getuid())
+
+
+def _user_audit(user: users.User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "role": user.role.value,
+        "customer_id": user.customer_id,
+        "disabled": user.disabled,
+        "totp_enabled": user.totp_enabled,
+    }
+
+
 def cmd_users_create(settings: HubSettings, args: argparse.Namespace) -> int:
     """Create a user; for an admin, show the TOTP secret once."""
     password = read_password()
-    user, uri = _with_db(
-        settings,
-        lambda conn: users.create_user(
+
+    async def work(conn: asyncpg.Connection) -> tuple[users.User, str | None]:
+        user, uri = await users.create_user(
             conn,
             email=args.email,
             role=args.role,
             password=password,
             customer_id=args.customer,
             issuer=settings.totp_issuer,
-        ),
-    )
+        )
+        await _audit(conn, "users.create", "user", user.id, after=_user_audit(user))
+        return user, uri
+
+    user, uri = _with_db(settings, work)
     bound = f", customer {user.customer_id}" if user.customer_id else ""
     print(f"created user {user.id}: {user.email} ({user.role}{bound})")
     if uri is not None:
@@ -173,7 +217,9 @@ def cmd_users_disable(settings: HubSettings, args: argparse.Namespace) -> int:
 
     async def work(conn: asyncpg.Connection) -> users.User:
         user = await users.get_user_by_email(conn, args.email)
-        return await users.disable_user(conn, user.id)
+        done = await users.disable_user(conn, user.id)
+        await _audit(conn, "users.disable", "user", user.id, after=_user_audit(done))
+        return done
 
     user = _with_db(settings, work)
     minutes = max(1, round(settings.access_token_ttl / 60))
@@ -189,7 +235,9 @@ def cmd_users_enable(settings: HubSettings, args: argparse.Namespace) -> int:
 
     async def work(conn: asyncpg.Connection) -> users.User:
         user = await users.get_user_by_email(conn, args.email)
-        return await users.enable_user(conn, user.id)
+        done = await users.enable_user(conn, user.id)
+        await _audit(conn, "users.enable", "user", user.id, after=_user_audit(done))
+        return done
 
     user = _with_db(settings, work)
     print(f"enabled {user.email}: they can log in again")
@@ -202,21 +250,47 @@ def cmd_users_reset_password(settings: HubSettings, args: argparse.Namespace) ->
 
     async def work(conn: asyncpg.Connection) -> users.User:
         user = await users.get_user_by_email(conn, args.email)
-        return await users.reset_password(conn, user.id, password)
+        done = await users.reset_password(conn, user.id, password)
+        await _audit(conn, "users.reset_password", "user", user.id, after={"password": "changed"})
+        return done
 
     user = _with_db(settings, work)
     print(f"password of {user.email} changed; their sessions are signed out")
     return 0
 
 
+def cmd_users_reset_totp(settings: HubSettings, args: argparse.Namespace) -> int:
+    """Replace a user's second factor (a lost phone); their sessions are signed out."""
+
+    async def work(conn: asyncpg.Connection) -> tuple[users.User, str | None]:
+        user = await users.get_user_by_email(conn, args.email)
+        done, uri = await users.reset_totp(conn, user.id, issuer=settings.totp_issuer)
+        await _audit(conn, "users.reset_totp", "user", user.id, after=_user_audit(done))
+        return done, uri
+
+    user, uri = _with_db(settings, work)
+    if uri is None:
+        print(f"TOTP of {user.email} removed; they may enrol again. Their sessions are signed out")
+        return 0
+    secret = parse_qs(urlsplit(uri).query)["secret"][0]
+    print(f"new TOTP secret of {user.email} (admins always need one); add it to their app NOW:")
+    print(f"  secret: {secret}")
+    print(f"  uri:    {uri}")
+    return 0
+
+
 def cmd_apikeys_create(settings: HubSettings, args: argparse.Namespace) -> int:
     """Create an API key: the key alone on stdout (for scripts), the rest on stderr."""
-    key, plaintext = _with_db(
-        settings,
-        lambda conn: apikeys.create_api_key(
+
+    async def work(conn: asyncpg.Connection) -> tuple[apikeys.ApiKey, str]:
+        key, plaintext = await apikeys.create_api_key(
             conn, name=args.name, roles=args.roles, customer_id=args.customer
-        ),
-    )
+        )
+        after = {"name": key.name, "roles": sorted(key.roles), "customer_id": key.customer_id}
+        await _audit(conn, "api_keys.create", "api_key", key.id, after=after)
+        return key, plaintext
+
+    key, plaintext = _with_db(settings, work)
     roles = ", ".join(sorted(key.roles))
     print(f"created API key {key.id} {key.name!r} (roles: {roles})", file=sys.stderr)
     print(plaintext)
@@ -255,7 +329,13 @@ def cmd_apikeys_list(settings: HubSettings, args: argparse.Namespace) -> int:
 
 def cmd_apikeys_revoke(settings: HubSettings, args: argparse.Namespace) -> int:
     """Revoke an API key."""
-    key = _with_db(settings, lambda conn: apikeys.revoke_api_key(conn, args.id))
+
+    async def work(conn: asyncpg.Connection) -> apikeys.ApiKey:
+        key = await apikeys.revoke_api_key(conn, args.id)
+        await _audit(conn, "api_keys.revoke", "api_key", key.id, after={"revoked": True})
+        return key
+
+    key = _with_db(settings, work)
     print(f"revoked API key {key.id} {key.name!r} ({key.prefix}): refused from now on")
     return 0
 

@@ -1,9 +1,10 @@
 """Refresh tokens: opaque, random, stored only as SHA-256, rotated on every use.
 
-A login starts a *family*. Each rotation marks the presented token rotated and issues its
-child in the same family. A rotated token presented again means a copy is in someone else's
-hands: the whole family is revoked (the thief's and the user's newest token alike) and the
-user logs in again.
+A login starts a *family* that lives ``refresh_token_ttl`` at most: each rotated token keeps
+its parent's expiry, so refreshing never extends a login. Each rotation marks the presented
+token rotated and issues its child in the same family. A rotated token presented again means
+a copy is in someone else's hands: the whole family is revoked (the thief's and the user's
+newest token alike) and the user logs in again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -51,7 +53,7 @@ async def rotate_refresh(conn: asyncpg.Connection, token: str, *, ttl: float) ->
     async with conn.transaction():
         row = await conn.fetchrow(
             """
-            SELECT t.id, t.user_id, t.family, t.rotated_at, t.revoked_at,
+            SELECT t.id, t.user_id, t.family, t.rotated_at, t.revoked_at, t.expires_at,
                    t.expires_at <= now() AS expired, u.disabled_at
             FROM auth_refresh_tokens t JOIN auth_users u ON u.id = t.user_id
             WHERE t.token_hash = $1
@@ -79,7 +81,12 @@ async def rotate_refresh(conn: asyncpg.Connection, token: str, *, ttl: float) ->
                 "UPDATE auth_refresh_tokens SET rotated_at = now() WHERE id = $1", row["id"]
             )
             new = await _insert(
-                conn, row["user_id"], ttl=ttl, family=row["family"], parent=row["id"]
+                conn,
+                row["user_id"],
+                ttl=ttl,
+                family=row["family"],
+                parent=row["id"],
+                not_after=row["expires_at"],
             )
             return row["user_id"], new
     raise AuthError(failure)
@@ -122,19 +129,24 @@ async def _insert(
     ttl: float,
     family: uuid.UUID,
     parent: int | None,
+    not_after: datetime | None = None,
 ) -> str:
     if ttl <= 0:
         raise ValueError("a refresh token's ttl must be positive")
     token = secrets.token_urlsafe(32)
+    # A rotated token inherits its parent's expiry: a login lasts at most ``ttl`` in all,
+    # however often it is refreshed (an absolute lifetime, not a sliding one).
     await conn.execute(
         """
         INSERT INTO auth_refresh_tokens (user_id, family, parent_id, token_hash, expires_at)
-        VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+        VALUES ($1, $2, $3, $4,
+                least(now() + make_interval(secs => $5), coalesce($6, 'infinity'::timestamptz)))
         """,
         user_id,
         family,
         parent,
         token_digest(token),
         float(ttl),
+        not_after,
     )
     return token

@@ -342,3 +342,41 @@ async def login(
         )
     await conn.execute("UPDATE auth_users SET last_login_at = now() WHERE id = $1", user.id)
     return user.principal()
+
+
+async def check_password(conn: asyncpg.Connection, user_id: int, password: str) -> None:
+    """Confirm a logged-in user's password before a sensitive change to their own account.
+
+    Raises ``AuthError("invalid_credentials")`` when it is wrong (or the user is unknown).
+    """
+    stored = await conn.fetchval("SELECT password_hash FROM auth_users WHERE id = $1", user_id)
+    if not await verify_password_async(stored or dummy_hash(), password) or stored is None:
+        raise AuthError("invalid_credentials")
+
+
+async def reset_totp(
+    conn: asyncpg.Connection, user_id: int, *, issuer: str = DEFAULT_ISSUER
+) -> tuple[User, str | None]:
+    """Replace a user's second factor (a lost phone); return the user and, for an admin, the new
+    provisioning URI (admins always have TOTP, so they get a new secret at once).
+
+    Others lose TOTP until they enrol again. Refresh tokens are revoked either way.
+    """
+    async with conn.transaction():
+        user = await get_user(conn, user_id)
+        secret = new_totp_secret() if user.role is Role.admin else None
+        row = await conn.fetchrow(
+            f"""
+            UPDATE auth_users SET totp_secret = $2, totp_enabled = $3, totp_last_step = NULL,
+                                  updated_at = now()
+            WHERE id = $1 RETURNING {_COLUMNS}
+            """,
+            user_id,
+            secret,
+            secret is not None,
+        )
+        await revoke_user_tokens(conn, user_id)
+    log.info("TOTP reset for user %d", user_id, extra={"user_id": user_id})
+    changed: User = record_to(User, row)
+    uri = provisioning_uri(secret, user.email, issuer) if secret is not None else None
+    return changed, uri

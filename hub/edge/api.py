@@ -23,6 +23,7 @@ import base64
 import logging
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ ALL_ROLES: frozenset[Role] = frozenset(Role)
 STAFF: frozenset[Role] = frozenset(Role) - {Role.b2b_customer, Role.service}
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_CURSOR = 512
+AUTH_FAILURES = (30, 30)  # failed authentications a minute per address, burst
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 REQUEST_ID = web.RequestKey("request_id", str)
 
@@ -251,6 +253,41 @@ class Api:
         return self.route("DELETE", path, **kw)
 
 
+class ActiveUsers:
+    """Refuses the access tokens of a user disabled since they were issued.
+
+    A token is verified without the database; whether its user is still enabled is looked up
+    and remembered for ``ttl`` seconds, so a disabled user is cut off within ``ttl`` rather
+    than at the token's expiry, at one small query per user and ``ttl``.
+    """
+
+    def __init__(self, db: Database, *, ttl: float = 10.0, max_users: int = 10_000) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._max = max_users
+        self._checked: dict[int, float] = {}
+
+    def forget(self, user_id: int) -> None:
+        """Look the user up again on their next request (they were just disabled here)."""
+        self._checked.pop(user_id, None)
+
+    async def check(self, user_id: int) -> None:
+        """Return if the user is enabled; ``AuthError("account_disabled")`` otherwise."""
+        now = time.monotonic()
+        if now - self._checked.get(user_id, -math.inf) < self._ttl:
+            return
+        async with self._db.pool.acquire() as conn:
+            enabled = await conn.fetchval(
+                "SELECT disabled_at IS NULL FROM auth_users WHERE id = $1", user_id
+            )
+        if not enabled:
+            self._checked.pop(user_id, None)
+            raise AuthError("account_disabled")
+        if len(self._checked) >= self._max:
+            self._checked.clear()
+        self._checked[user_id] = now
+
+
 @dataclass(frozen=True)
 class EdgeServices:
     """What the API wrapper needs from the running hub."""
@@ -259,6 +296,7 @@ class EdgeServices:
     tokens: TokenService
     limiter: RateLimiter
     settings: HubSettings
+    active_users: ActiveUsers
 
     @property
     def max_body(self) -> int:
@@ -305,7 +343,7 @@ class Call(Generic[B, Q]):
     def int_param(self, name: str) -> int:
         """A path parameter that must be a positive integer (404 otherwise: no such object)."""
         value = self.param(name)
-        if not value.isdigit() or len(value) > 18:
+        if not (value.isascii() and value.isdigit()) or len(value) > 18:
             raise ApiError(404, "not_found", f"no {self.route.entity or 'object'} {value!r}")
         return int(value)
 
@@ -323,8 +361,20 @@ class Call(Generic[B, Q]):
             return p.customer_id
         return None
 
-    def audit(self, *, entity_id: Any = None, before: Any = None, after: Any = None) -> None:
-        """Say what the call changed; written with the call's audit entry."""
+    def audit(
+        self,
+        *,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+        actor_name: str | None = None,
+    ) -> None:
+        """Say what the call changed; written with the call's audit entry.
+
+        ``actor_name`` names who an anonymous call claims to be (the email of a login).
+        """
+        if actor_name is not None:
+            self._audit["actor_name"] = actor_name
         if entity_id is not None:
             self._audit["entity_id"] = str(entity_id)
         if before is not None:
@@ -346,7 +396,7 @@ class Call(Generic[B, Q]):
         await audit.record(
             conn,
             actor=self.actor,
-            actor_name=p.name if p else None,
+            actor_name=p.name if p else self._audit.get("actor_name"),
             action=self.route.name,
             entity_type=self.route.entity,
             entity_id=self._audit.get("entity_id") or self._path_id(),
@@ -392,6 +442,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             principal = await _authenticate(request, services)
         except AuthError:
             if not route.public:
+                await _limit_failures(request, services)
                 raise
             principal = None  # a stale token does not keep anyone from logging in again
         call: Call[Any, Any] = Call(request, route, services, principal, request_id)
@@ -403,13 +454,15 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             if route.body is not None:
                 call.body = await _decode_body(request, route.body, services.max_body)
             if route.owner is not None and principal is not None and is_customer_bound(principal):
-                owner = await route.owner(call)
-                if owner is None or owner != principal.customer_id:
-                    raise ApiError(404, "not_found", f"no {route.entity or 'object'} here")
+                await _check_owner(call, route.owner, principal)
             result = await route.handler(call)
         except Exception as exc:
-            if route.changes_state and principal is not None and not call.audited:
-                await _audit_failure(call, _status_of(exc))
+            status = _status_of(exc)
+            # Refused changes are recorded too; anonymous ones only on the public routes
+            # (login, refresh: failed attempts matter), never their rate-limit refusals.
+            known = call.principal is not None or (route.public and status != 429)
+            if route.changes_state and known and not call.audited:
+                await _audit_failure(call, status)
             raise
         if route.changes_state and not call.audited:
             async with services.db.transaction() as conn:
@@ -445,7 +498,10 @@ async def _authenticate(request: web.Request, services: EdgeServices) -> Princip
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     if scheme.lower() == "bearer" and credential:
-        return services.tokens.verify_access(credential)
+        principal = services.tokens.verify_access(credential)
+        if principal.kind == "user":
+            await services.active_users.check(principal.id)
+        return principal
     key = request.headers.get("X-API-Key") or (credential if scheme.lower() == "apikey" else "")
     if key:
         async with services.db.pool.acquire() as conn:
@@ -453,6 +509,33 @@ async def _authenticate(request: web.Request, services: EdgeServices) -> Princip
     if header:
         raise AuthError("token_invalid", "unsupported Authorization header; use 'Bearer <token>'")
     return None
+
+
+async def _check_owner(call: Call[Any, Any], owner_of: Owner, principal: Principal) -> None:
+    """A B2B principal reaches only its own customer's records: others' are "not found",
+    in the same words as an id that does not exist."""
+    try:
+        owner = await owner_of(call)
+    except NotFound:
+        owner = None
+    if owner is None or owner != principal.customer_id:
+        raise ApiError(404, "not_found", f"no {call.route.entity or 'object'} with this id")
+
+
+async def _limit_failures(request: web.Request, services: EdgeServices) -> None:
+    """Count a failed authentication against the client address; too many is a 429."""
+    per_minute, burst = AUTH_FAILURES
+    wait = await services.limiter.take(
+        f"ip:{request.remote}:auth-failures", per_second=per_minute / 60.0, burst=burst
+    )
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many failed authentications from this address; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 def _authorise(route: Route, principal: Principal | None) -> None:

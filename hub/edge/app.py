@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from hub.auth import TokenService
 from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
 from hub.edge import auth_routes, ops
-from hub.edge.api import EDGE, Api, EdgeServices, install
+from hub.edge.api import EDGE, ActiveUsers, Api, EdgeServices, install
 from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SETTINGS
 from hub.edge.webhooks import WebhookSource, setup_webhooks
 from hub.ratelimit import limiter_for
@@ -82,7 +82,15 @@ async def _edge(app: web.Application) -> AsyncIterator[None]:
         tokens=TokenService.from_settings(settings),
         limiter=limiter_for(hub.cache),
         settings=settings,
+        active_users=ActiveUsers(hub.db),
     )
+    async with hub.db.pool.acquire() as conn:
+        users = await conn.fetchval("SELECT count(*) FROM auth_users WHERE disabled_at IS NULL")
+    if not users:
+        log.warning(
+            "no user can log in yet: create the first admin with "
+            "`cypher-hub users create --email you@ledux.ro --role admin --password-stdin`"
+        )
     yield
 
 

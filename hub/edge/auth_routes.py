@@ -18,6 +18,7 @@ from hub.auth import (
     Principal,
     Role,
     User,
+    check_password,
     confirm_totp,
     create_api_key,
     create_user,
@@ -31,6 +32,7 @@ from hub.auth import (
     list_users,
     login,
     reset_password,
+    reset_totp,
     revoke_api_key,
     revoke_refresh,
     rotate_refresh,
@@ -48,12 +50,13 @@ from hub.edge.api import (
     encode_cursor,
     is_customer_bound,
 )
+from hub.errors import DomainError
 
 api = Api("auth")
 Listed = TypeVar("Listed", User, ApiKey)
 
 LOGIN_RATE = (10, 5)  # per client address: 10 a minute, bursts of 5
-LOGIN_PER_EMAIL = (20, 10)  # per account, from any address: slows a distributed guess
+LOGIN_PER_EMAIL = (6, 10)  # per account, from any address: slows password and TOTP guessing
 REFRESH_RATE = (30, 10)
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -110,6 +113,12 @@ class TotpEnrollment(ApiModel):
     """Scan ``provisioning_uri`` (as a QR code) into an authenticator app, then confirm a code."""
 
     provisioning_uri: str
+
+
+class TotpEnroll(ApiModel):
+    """The account's password: a stolen access token alone cannot change the second factor."""
+
+    password: Password
 
 
 class TotpConfirm(ApiModel):
@@ -185,6 +194,7 @@ class ApiKeyQuery(PageQuery):
 async def do_login(call: Call[LoginRequest, None]) -> Tokens:
     """An access token (short-lived) and a refresh token (rotated on use)."""
     body = call.body
+    call.audit(actor_name=body.email.strip().lower())  # failed attempts are recorded too
     per_minute, burst = LOGIN_PER_EMAIL
     wait = await call.services.limiter.take(
         f"login:{body.email.strip().lower()}", per_second=per_minute / 60.0, burst=burst
@@ -277,16 +287,18 @@ async def me(call: Call[None, None]) -> Me:
     "/api/v1/auth/totp/enroll",
     name="auth.totp.enroll",
     roles=ALL_ROLES,
-    summary="Start TOTP enrolment for the calling user",
+    summary="Start TOTP enrolment for the calling user (needs the password)",
+    body=TotpEnroll,
     response=TotpEnrollment,
     entity="user",
 )
-async def totp_enroll(call: Call[None, None]) -> TotpEnrollment:
+async def totp_enroll(call: Call[TotpEnroll, None]) -> TotpEnrollment:
     """Returns the provisioning URI; TOTP is required only after a code is confirmed."""
     user_id = _user_id(call)
     issuer = call.services.settings.totp_issuer
     call.audit(entity_id=user_id)
     async with call.transaction() as conn:
+        await check_password(conn, user_id, call.body.password)
         uri = await enroll_totp(conn, user_id, issuer=issuer)
         call.audit(after={"totp": "pending"})
     return TotpEnrollment(provisioning_uri=uri)
@@ -314,6 +326,16 @@ async def totp_confirm(call: Call[TotpConfirm, None]) -> User:
 def _principal(call: Call[Any, Any]) -> Principal:
     assert call.principal is not None  # the route admits roles, so the wrapper authenticated
     return call.principal
+
+
+def _person(call: Call[Any, Any]) -> Principal:
+    """The caller, who must be a person: API keys do not mint or revoke API keys."""
+    p = _principal(call)
+    if p.kind != "user":
+        raise ApiError(
+            403, "forbidden", "API keys are managed by a person logged in, not by another key"
+        )
+    return p
 
 
 def _user_id(call: Call[Any, Any]) -> int:
@@ -401,6 +423,7 @@ async def users_disable(call: Call[None, None]) -> User:
         before = await get_user(conn, user_id)
         after = await disable_user(conn, user_id)
         call.audit(before=_user_audit(before), after=_user_audit(after))
+    call.services.active_users.forget(user_id)
     return after
 
 
@@ -440,6 +463,26 @@ async def users_reset_password(call: Call[NewPassword, None]) -> User:
     return user
 
 
+@api.post(
+    "/api/v1/users/{id}/reset-totp",
+    name="users.reset_totp",
+    roles=ADMIN,
+    summary="Replace a user's second factor (lost phone) and revoke their refresh tokens",
+    response=CreatedUser,
+    entity="user",
+)
+async def users_reset_totp(call: Call[None, None]) -> CreatedUser:
+    """An admin gets a new TOTP secret at once (URI in this answer only); others lose TOTP
+    until they enrol again."""
+    user_id = call.int_param("id")
+    issuer = call.services.settings.totp_issuer
+    async with call.transaction() as conn:
+        before = await get_user(conn, user_id)
+        user, uri = await reset_totp(conn, user_id, issuer=issuer)
+        call.audit(before=_user_audit(before), after={**_user_audit(user), "sessions": "revoked"})
+    return CreatedUser(user=user, totp_provisioning_uri=uri)
+
+
 def _user_audit(user: User) -> dict[str, object]:
     return {
         "email": user.email,
@@ -453,6 +496,7 @@ def _user_audit(user: User) -> dict[str, object]:
 # --- API keys (admins; B2B customers for their own) ---------------------------------------
 
 KEY_ROLES = {Role.admin, Role.b2b_customer}
+MAX_CUSTOMER_KEYS = 10  # active keys per B2B customer
 
 
 async def _key_owner(call: Call[Any, Any]) -> str | None:
@@ -491,7 +535,7 @@ async def keys_list(call: Call[None, ApiKeyQuery]) -> Page[ApiKey]:
 async def keys_create(call: Call[NewApiKey, None]) -> CreatedApiKey:
     """No key gets the admin role; a B2B customer's keys are bound to it."""
     b = call.body
-    p = _principal(call)
+    p = _person(call)
     customer = b.customer_id
     if is_customer_bound(p):
         if set(b.roles) != {Role.b2b_customer}:
@@ -500,6 +544,20 @@ async def keys_create(call: Call[NewApiKey, None]) -> CreatedApiKey:
             raise ApiError(403, "forbidden", "you can only create keys for your own account")
         customer = p.customer_id
     async with call.transaction() as conn:
+        if customer is not None:
+            # serialise creations for one customer, so the cap holds under concurrency
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('api_keys:' || $1))", customer
+            )
+            active = await conn.fetchval(
+                "SELECT count(*) FROM auth_api_keys WHERE customer_id = $1 AND revoked_at IS NULL",
+                customer,
+            )
+            if active >= MAX_CUSTOMER_KEYS:
+                raise DomainError(
+                    f"customer {customer} has {active} active API keys, the most allowed; "
+                    "revoke one it no longer uses first"
+                )
         key, secret = await create_api_key(
             conn,
             name=b.name,
@@ -540,6 +598,7 @@ async def keys_get(call: Call[None, None]) -> ApiKey:
 )
 async def keys_revoke(call: Call[None, None]) -> ApiKey:
     """Revoking a revoked key changes nothing."""
+    _person(call)
     async with call.transaction() as conn:
         key = await revoke_api_key(conn, call.int_param("id"))
         call.audit(after={"revoked_at": key.revoked_at})

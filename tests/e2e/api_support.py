@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -26,6 +26,8 @@ class Edge:
     client: TestClient
     settings: HubSettings
     conn: asyncpg.Connection
+    _people: int = 0
+    _as_role: dict[tuple[Role, str | None], str] = field(default_factory=dict)
 
     @property
     def routes(self) -> list[Route]:
@@ -38,7 +40,7 @@ class Edge:
         return TokenService.from_settings(self.settings)
 
     def token(self, role: Role, *, id: int = 1, customer: str | None = None) -> str:
-        """An access token for a principal with ``role`` (the user need not exist)."""
+        """An access token for user ``id`` with ``role`` (the edge checks the user is enabled)."""
         if role is Role.b2b_customer and customer is None:
             customer = "C-1"
         principal = Principal(
@@ -66,9 +68,18 @@ class Edge:
         return user.id, uri
 
     async def person(self, role: Role, *, customer: str | None = None) -> str:
-        """An access token of a new user with ``role`` (for routes that record who acted)."""
-        user_id, _ = await self.user(role, customer=customer)
+        """An access token of a new user with ``role``."""
+        self._people += 1
+        email = f"{role}-{customer or 'staff'}-{self._people}@ledux.ro"
+        user_id, _ = await self.user(role, email=email, customer=customer)
         return self.token(role, id=user_id, customer=customer)
+
+    async def as_role(self, role: Role, *, customer: str | None = None) -> str:
+        """An access token of a user with ``role`` (one user per role and customer)."""
+        key = (role, customer)
+        if key not in self._as_role:
+            self._as_role[key] = await self.person(role, customer=customer)
+        return self._as_role[key]
 
     async def call(
         self,

@@ -80,6 +80,15 @@ async def test_a_wrong_password_and_an_unknown_email_look_the_same(
     }
 
 
+async def test_an_access_token_of_a_user_disabled_elsewhere_is_refused(edge: Edge) -> None:
+    user_id, _ = await edge.user(Role.sales, email="ana@ledux.ro")
+    token = edge.token(Role.sales, id=user_id)
+    # disabled by another process (the CLI): this edge has not seen the user yet
+    await edge.conn.execute("UPDATE auth_users SET disabled_at = now() WHERE id = $1", user_id)
+    status, body, _ = await edge.call("GET", ME, token=token)
+    assert (status, body["error"]["code"]) == (401, "account_disabled")
+
+
 async def test_a_disabled_user_cannot_log_in(edge: Edge) -> None:
     await edge.user(Role.sales, email="ana@ledux.ro")
     await edge.conn.execute("UPDATE auth_users SET disabled_at = now()")
@@ -115,6 +124,8 @@ def _b64(data: dict[str, Any]) -> str:
 
 @pytest.mark.filterwarnings("ignore:The HMAC key is")  # the HS512 forgery's key length
 async def test_expired_tampered_alg_none_and_wrong_key_tokens_are_refused(edge: Edge) -> None:
+    user_id, _ = await edge.user(Role.ops)
+    assert user_id == 1  # the forged claims name user 1
     good = _forge(_claims(roles=["ops"]))
     assert (await edge.call("GET", ME, token=good))[0] == 200
 
@@ -143,7 +154,7 @@ async def test_expired_tampered_alg_none_and_wrong_key_tokens_are_refused(edge: 
 
 
 async def test_a_tampered_token_cannot_reach_an_admin_route(edge: Edge) -> None:
-    sales = edge.token(Role.sales)
+    sales = await edge.as_role(Role.sales)
     header, _, signature = sales.split(".")
     promoted = f"{header}.{_b64(_claims(roles=['admin']))}.{signature}"
     status, _, _ = await edge.call("GET", "/api/v1/users", token=promoted)
@@ -197,10 +208,11 @@ async def test_logout_revokes_the_refresh_token(edge: Edge) -> None:
     assert (status, body["data"]) == (200, {"revoked": False})
 
 
-async def test_disabling_a_user_through_the_api_ends_their_refresh(edge: Edge) -> None:
+async def test_disabling_a_user_through_the_api_ends_their_sessions(edge: Edge) -> None:
     admin_id, _ = await edge.user(Role.admin, email="boss@ledux.ro")
     user_id, _ = await edge.user(Role.sales, email="ana@ledux.ro")
     tokens = await log_in(edge, "ana@ledux.ro")
+    assert (await edge.call("GET", ME, token=tokens["access_token"]))[0] == 200
     admin = edge.token(Role.admin, id=admin_id)
     status, body, _ = await edge.call("POST", f"/api/v1/users/{user_id}/disable", token=admin)
     assert status == 200 and body["data"]["disabled_at"] is not None
@@ -208,6 +220,9 @@ async def test_disabling_a_user_through_the_api_ends_their_refresh(edge: Edge) -
         "POST", REFRESH, json={"refresh_token": tokens["refresh_token"]}
     )
     assert status == 401
+    # the access token issued before is refused too, long before it expires
+    status, body, _ = await edge.call("GET", ME, token=tokens["access_token"])
+    assert (status, body["error"]["code"]) == (401, "account_disabled")
     [entry] = await audit_rows(edge, "users.disable")
     assert entry["actor"] == f"user:{admin_id}"
     assert entry["entity_type"] == "user" and entry["entity_id"] == str(user_id)
@@ -241,7 +256,10 @@ async def test_admins_need_a_totp_code_and_a_code_works_once(edge: Edge) -> None
 async def test_a_user_enrols_in_totp_and_then_needs_it(edge: Edge) -> None:
     user_id, _ = await edge.user(Role.sales, email="ana@ledux.ro")
     token = (await log_in(edge, "ana@ledux.ro"))["access_token"]
-    status, body, _ = await edge.call("POST", "/api/v1/auth/totp/enroll", token=token)
+    enroll = "/api/v1/auth/totp/enroll"
+    status, body, _ = await edge.call("POST", enroll, token=token, json={"password": "guess"})
+    assert (status, body["error"]["code"]) == (401, "invalid_credentials")  # a token is not enough
+    status, body, _ = await edge.call("POST", enroll, token=token, json={"password": PASSWORD})
     assert status == 200
     secret = pyotp.parse_uri(body["data"]["provisioning_uri"]).secret
     status, body, _ = await edge.call(
@@ -264,7 +282,10 @@ async def test_a_user_enrols_in_totp_and_then_needs_it(edge: Edge) -> None:
 async def test_an_api_key_has_no_second_factor_to_enrol(edge: Edge) -> None:
     _, secret = await create_api_key(edge.conn, name="scanner", roles=[Role.warehouse])
     status, body, _ = await edge.call(
-        "POST", "/api/v1/auth/totp/enroll", headers={"X-API-Key": secret}
+        "POST",
+        "/api/v1/auth/totp/enroll",
+        headers={"X-API-Key": secret},
+        json={"password": PASSWORD},
     )
     assert (status, body["error"]["code"]) == (403, "forbidden")
 
@@ -294,6 +315,28 @@ async def test_repeated_logins_to_one_account_get_429(
     assert status == 429
     assert "this account" in body["error"]["message"]
     assert int(resp.headers["Retry-After"]) >= 30
+
+
+async def test_failed_logins_are_in_the_audit_trail_without_the_password(edge: Edge) -> None:
+    await edge.user(Role.sales, email="ana@ledux.ro")
+    wrong = {"email": "Ana@ledux.ro", "password": "not the password"}
+    assert (await edge.call("POST", LOGIN, json=wrong))[0] == 401
+    [entry] = await audit_rows(edge, "auth.login")
+    assert entry["actor"] == "anonymous" and entry["actor_name"] == "ana@ledux.ro"
+    assert entry["status"] == 401
+    assert "not the password" not in json.dumps({k: str(v) for k, v in entry.items()})
+
+
+async def test_failed_authentications_from_one_address_get_429(edge: Edge) -> None:
+    statuses = []
+    for _ in range(30):  # the burst of AUTH_FAILURES
+        status, _, _ = await edge.call("GET", ME, token="forged.token.here")
+        statuses.append(status)
+    assert statuses == [401] * 30
+    status, body, resp = await edge.call("GET", ME, token="forged.token.here")
+    assert (status, body["error"]["code"]) == (429, "rate_limited")
+    assert "failed authentications" in body["error"]["message"]
+    assert int(resp.headers["Retry-After"]) >= 1
 
 
 # --- users (admins) ---------------------------------------------------------------------------
@@ -359,6 +402,33 @@ async def test_admins_create_list_and_reset_users_with_an_audit_trail(edge: Edge
     assert reset["actor"] == f"user:{admin_id}" and reset["entity_id"] == str(new["id"])
 
 
+async def test_an_admin_replaces_a_lost_second_factor(edge: Edge) -> None:
+    admin_id, _ = await edge.user(Role.admin, email="boss@ledux.ro")
+    other_id, old_uri = await edge.user(Role.admin, email="deputy@ledux.ro")
+    sales_id, _ = await edge.user(Role.sales, email="ana@ledux.ro")
+    assert old_uri is not None
+    admin = edge.token(Role.admin, id=admin_id)
+    status, body, _ = await edge.call("POST", f"/api/v1/users/{other_id}/reset-totp", token=admin)
+    assert status == 200
+    new_uri = body["data"]["totp_provisioning_uri"]
+    assert new_uri and new_uri != old_uri and body["data"]["user"]["totp_enabled"] is True
+    old_code = totp_code(pyotp.parse_uri(old_uri).secret)
+    new_code = totp_code(pyotp.parse_uri(new_uri).secret)
+    if old_code != new_code:
+        status, body, _ = await edge.call(
+            "POST", LOGIN, json={"email": "deputy@ledux.ro", "password": PASSWORD, "otp": old_code}
+        )
+        assert (status, body["error"]["code"]) == (401, "totp_invalid")
+    await log_in(edge, "deputy@ledux.ro", otp=new_code)
+    status, body, _ = await edge.call("POST", f"/api/v1/users/{sales_id}/reset-totp", token=admin)
+    assert body["data"]["totp_provisioning_uri"] is None
+    assert body["data"]["user"]["totp_enabled"] is False
+    assert [e["entity_id"] for e in await audit_rows(edge, "users.reset_totp")] == [
+        str(other_id),
+        str(sales_id),
+    ]
+
+
 async def test_the_last_admin_cannot_be_disabled(edge: Edge) -> None:
     admin_id, _ = await edge.user(Role.admin, email="boss@ledux.ro")
     status, body, _ = await edge.call(
@@ -368,8 +438,8 @@ async def test_the_last_admin_cannot_be_disabled(edge: Edge) -> None:
 
 
 async def test_a_user_id_that_does_not_exist_is_404(edge: Edge) -> None:
-    admin = edge.token(Role.admin)
-    for path in ("/api/v1/users/999", "/api/v1/users/abc"):
+    admin = await edge.as_role(Role.admin)
+    for path in ("/api/v1/users/999", "/api/v1/users/abc", "/api/v1/users/%C2%B2"):
         status, body, _ = await edge.call("GET", path, token=admin)
         assert (status, body["error"]["code"]) == (404, "not_found"), path
 
@@ -405,7 +475,7 @@ async def test_no_api_key_can_be_an_admin(edge: Edge) -> None:
     status, body, _ = await edge.call(
         "POST",
         "/api/v1/api-keys",
-        token=edge.token(Role.admin),
+        token=await edge.as_role(Role.admin),
         json={"name": "root", "roles": ["admin"]},
     )
     assert status == 422 and "admin" in body["error"]["message"]
@@ -431,11 +501,13 @@ async def test_a_b2b_customer_reaches_only_its_own_keys(edge: Edge) -> None:
 
     # an id of another customer's record is "not found", whatever the route
     for method, path in (
-        ("GET", f"/api/v1/api-keys/{alpha_key['id']}"),
-        ("POST", f"/api/v1/api-keys/{alpha_key['id']}/revoke"),
+        ("GET", "/api/v1/api-keys/{}"),
+        ("POST", "/api/v1/api-keys/{}/revoke"),
     ):
-        status, body, _ = await edge.call(method, path, token=beta)
+        status, body, _ = await edge.call(method, path.format(alpha_key["id"]), token=beta)
         assert (status, body["error"]["code"]) == (404, "not_found"), path
+        _, missing, _ = await edge.call(method, path.format(999), token=beta)
+        assert body["error"] == missing["error"], "another's record must look like a missing one"
     assert (
         await edge.conn.fetchval(
             "SELECT revoked_at FROM auth_api_keys WHERE id = $1", alpha_key["id"]
@@ -450,12 +522,12 @@ async def test_a_b2b_customer_reaches_only_its_own_keys(edge: Edge) -> None:
         _, body, _ = await edge.call("GET", "/api/v1/api-keys", token=beta, params=params)
         assert [k["id"] for k in body["data"]] == [beta_key["id"]], params
     # staff see every customer's
-    _, body, _ = await edge.call("GET", "/api/v1/api-keys", token=edge.token(Role.admin))
+    _, body, _ = await edge.call("GET", "/api/v1/api-keys", token=await edge.as_role(Role.admin))
     assert {k["id"] for k in body["data"]} == {alpha_key["id"], beta_key["id"]}
 
 
 async def test_a_b2b_customer_cannot_mint_wider_keys_or_keys_for_others(edge: Edge) -> None:
-    alpha = edge.token(Role.b2b_customer, customer="C-ALPHA")
+    alpha = await edge.as_role(Role.b2b_customer, customer="C-ALPHA")
     for payload in (
         {"name": "wide", "roles": ["ops"]},
         {"name": "mixed", "roles": ["b2b_customer", "sales"]},
@@ -464,6 +536,44 @@ async def test_a_b2b_customer_cannot_mint_wider_keys_or_keys_for_others(edge: Ed
         status, body, _ = await edge.call("POST", "/api/v1/api-keys", token=alpha, json=payload)
         assert (status, body["error"]["code"]) == (403, "forbidden"), payload
     assert await edge.conn.fetchval("SELECT count(*) FROM auth_api_keys") == 0
+
+
+async def test_an_api_key_cannot_mint_or_revoke_api_keys(edge: Edge) -> None:
+    key, secret = await create_api_key(
+        edge.conn, name="alpha-erp", roles=[Role.b2b_customer], customer_id="C-ALPHA"
+    )
+    as_key = {"X-API-Key": secret}
+    status, body, _ = await edge.call(
+        "POST", "/api/v1/api-keys", headers=as_key, json={"name": "more", "roles": ["b2b_customer"]}
+    )
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    status, _, _ = await edge.call("POST", f"/api/v1/api-keys/{key.id}/revoke", headers=as_key)
+    assert status == 403
+    assert await edge.conn.fetchval("SELECT count(*) FROM auth_api_keys") == 1
+    assert await edge.conn.fetchval("SELECT revoked_at FROM auth_api_keys") is None
+
+
+async def test_a_customer_has_at_most_ten_active_keys(edge: Edge) -> None:
+    alpha = await edge.person(Role.b2b_customer, customer="C-ALPHA")
+    ids = []
+    for n in range(10):
+        status, body, _ = await edge.call(
+            "POST",
+            "/api/v1/api-keys",
+            token=alpha,
+            json={"name": f"k{n}", "roles": ["b2b_customer"]},
+        )
+        assert status == 201
+        ids.append(body["data"]["api_key"]["id"])
+    status, body, _ = await edge.call(
+        "POST", "/api/v1/api-keys", token=alpha, json={"name": "k10", "roles": ["b2b_customer"]}
+    )
+    assert status == 422 and "revoke one" in body["error"]["message"]
+    assert (await edge.call("POST", f"/api/v1/api-keys/{ids[0]}/revoke", token=alpha))[0] == 200
+    status, _, _ = await edge.call(
+        "POST", "/api/v1/api-keys", token=alpha, json={"name": "k10", "roles": ["b2b_customer"]}
+    )
+    assert status == 201
 
 
 async def test_a_b2b_api_key_is_bound_to_its_customer(edge: Edge) -> None:
@@ -505,7 +615,8 @@ async def test_ops_list_and_replay_webhook_deliveries_audited(
             "/webhooks/woocommerce", data=body, headers=woo_headers(body, topic="order.created")
         )
         assert resp.status == 200
-    ops = edge.token(Role.ops, id=5)
+    ops_id, _ = await edge.user(Role.ops)
+    ops = edge.token(Role.ops, id=ops_id)
     status, body, _ = await edge.call(
         "GET", "/api/v1/ops/webhooks/deliveries", token=ops, params={"limit": "1"}
     )
@@ -526,7 +637,7 @@ async def test_ops_list_and_replay_webhook_deliveries_audited(
     )
     assert replays == 1
     [entry] = await audit_rows(edge, "ops.webhooks.replay")
-    assert entry["actor"] == "user:5" and entry["entity_id"] == str(delivery)
+    assert entry["actor"] == f"user:{ops_id}" and entry["entity_id"] == str(delivery)
     assert entry["after"]["message_id"] == body["data"]["message_id"]
     status, _, _ = await edge.call("POST", "/api/v1/ops/webhooks/deliveries/999/replay", token=ops)
     assert status == 404

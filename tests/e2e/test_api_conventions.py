@@ -144,7 +144,9 @@ async def test_a_call_with_a_role_the_route_does_not_admit_is_403(api: Edge) -> 
             continue
         refused = sorted(set(Role) - route.roles)  # type: ignore[operator]
         for role in refused:
-            status, body, _ = await api.call(route.method, fill(route.path), token=api.token(role))
+            status, body, _ = await api.call(
+                route.method, fill(route.path), token=await api.as_role(role)
+            )
             assert status == 403, (route.name, role, body)
             assert body["error"]["code"] == "forbidden"
             tried += 1
@@ -167,7 +169,7 @@ async def test_public_routes_answer_without_credentials_and_despite_a_stale_toke
 
 async def test_success_is_wrapped_in_the_envelope(api: Edge) -> None:
     status, body, resp = await api.call(
-        "POST", "/api/v1/things", token=api.token(Role.sales), json={"name": "lamp"}
+        "POST", "/api/v1/things", token=await api.as_role(Role.sales), json={"name": "lamp"}
     )
     assert status == 201
     assert body == {
@@ -181,7 +183,10 @@ async def test_success_is_wrapped_in_the_envelope(api: Edge) -> None:
 
 async def test_unknown_fields_are_refused_naming_the_field(api: Edge) -> None:
     status, body, _ = await api.call(
-        "POST", "/api/v1/things", token=api.token(Role.sales), json={"name": "x", "colour": "red"}
+        "POST",
+        "/api/v1/things",
+        token=await api.as_role(Role.sales),
+        json={"name": "x", "colour": "red"},
     )
     assert status == 400
     assert body["success"] is False and body["data"] is None
@@ -191,7 +196,10 @@ async def test_unknown_fields_are_refused_naming_the_field(api: Edge) -> None:
 
 async def test_out_of_range_values_name_the_field(api: Edge) -> None:
     status, body, _ = await api.call(
-        "POST", "/api/v1/things", token=api.token(Role.sales), json={"name": "x", "size": 11}
+        "POST",
+        "/api/v1/things",
+        token=await api.as_role(Role.sales),
+        json={"name": "x", "size": 11},
     )
     assert status == 400
     assert body["error"]["details"] == [{"field": "size", "message": "Expected `int` <= 10"}]
@@ -201,7 +209,7 @@ async def test_malformed_json_wrong_media_type_and_oversize_bodies(
     start_api: Callable[..., Awaitable[Edge]],
 ) -> None:
     api = await start_api(apis=[things], api_max_body=64)
-    token = api.token(Role.sales)
+    token = await api.as_role(Role.sales)
     status, body, _ = await api.call(
         "POST",
         "/api/v1/things",
@@ -241,7 +249,9 @@ async def test_malformed_json_wrong_media_type_and_oversize_bodies(
 async def test_an_internal_error_is_a_500_envelope_without_details(
     api: Edge, caplog: pytest.LogCaptureFixture
 ) -> None:
-    status, body, _ = await api.call("GET", "/api/v1/things/boom", token=api.token(Role.sales))
+    status, body, _ = await api.call(
+        "GET", "/api/v1/things/boom", token=await api.as_role(Role.sales)
+    )
     assert status == 500
     assert body["error"]["code"] == "internal_error"
     assert "hunter2" not in json.dumps(body) and "Traceback" not in json.dumps(body)
@@ -269,7 +279,7 @@ async def test_security_headers_on_every_answer(api: Edge) -> None:
 
 
 async def test_cursor_pages_walk_every_item_once(api: Edge) -> None:
-    token = api.token(Role.sales)
+    token = await api.as_role(Role.sales)
     seen: list[int] = []
     cursor: str | None = None
     pages = 0
@@ -290,7 +300,7 @@ async def test_cursor_pages_walk_every_item_once(api: Edge) -> None:
 @pytest.mark.parametrize("limit", ["0", "201", "ten"])
 async def test_a_page_limit_outside_1_to_200_is_refused(api: Edge, limit: str) -> None:
     status, body, _ = await api.call(
-        "GET", "/api/v1/things", token=api.token(Role.sales), params={"limit": limit}
+        "GET", "/api/v1/things", token=await api.as_role(Role.sales), params={"limit": limit}
     )
     assert status == 400
     assert body["error"]["details"][0]["field"] == "limit"
@@ -298,14 +308,14 @@ async def test_a_page_limit_outside_1_to_200_is_refused(api: Edge, limit: str) -
 
 async def test_unknown_query_parameters_are_refused(api: Edge) -> None:
     status, body, _ = await api.call(
-        "GET", "/api/v1/things", token=api.token(Role.sales), params={"sort": "name"}
+        "GET", "/api/v1/things", token=await api.as_role(Role.sales), params={"sort": "name"}
     )
     assert status == 400
     assert body["error"]["details"][0]["field"] == "sort"
 
 
 async def test_a_cursor_that_is_not_ours_is_a_400(api: Edge) -> None:
-    token = api.token(Role.admin)
+    token = await api.as_role(Role.admin)
     for cursor in ("garbage!", encode_cursor("text"), "e30"):
         status, body, _ = await api.call(
             "GET", "/api/v1/ops/dead-letters", token=token, params={"cursor": cursor}
@@ -320,7 +330,7 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after(
     start_api: Callable[..., Awaitable[Edge]],
 ) -> None:
     api = await start_api(rate_limit_per_minute=60, rate_limit_burst=3)
-    alice, bob = api.token(Role.sales, id=1), api.token(Role.sales, id=2)
+    alice, bob = await api.person(Role.sales), await api.person(Role.sales)
     statuses = [(await api.call("GET", "/api/v1/auth/me", token=alice))[0] for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     status, body, resp = await api.call("GET", "/api/v1/auth/me", token=alice)
@@ -337,7 +347,7 @@ async def test_rate_limits_are_shared_by_every_process_through_redis(
     two = await start_api(
         rate_limit_per_minute=1, rate_limit_burst=2, bus_prefix=one.settings.bus_prefix
     )
-    token = one.token(Role.sales)
+    token = await one.as_role(Role.sales)
     assert (await one.call("GET", "/api/v1/auth/me", token=token))[0] == 200
     assert (await two.call("GET", "/api/v1/auth/me", token=token))[0] == 200
     status, _, resp = await two.call("GET", "/api/v1/auth/me", token=token)

@@ -212,3 +212,36 @@ def test_apikeys_refuse_admin_and_unbound_customer_keys(
     capsys.readouterr()
     assert cli(settings, monkeypatch, "apikeys", "list", "--customer", "C-2") == 0
     assert "no API keys" in capsys.readouterr().out
+
+
+def test_cli_changes_are_in_the_audit_trail_and_a_lost_totp_is_replaced(
+    settings: HubSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ("users", "create", "--email", "root@ledux.ro", "--role", "admin", "--password-stdin")
+    assert cli(settings, monkeypatch, *args, stdin=PW) == 0
+    first = re.search(r"secret: ([A-Z2-7]+)", capsys.readouterr().out)
+    assert cli(settings, monkeypatch, "users", "reset-totp", "--email", "root@ledux.ro") == 0
+    out = capsys.readouterr().out
+    second = re.search(r"secret: ([A-Z2-7]+)", out)
+    assert first is not None and second is not None and first.group(1) != second.group(1)
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    assert can_login(settings, "root@ledux.ro", PW, totp_code(second.group(1), later))
+
+    async def entries(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+        rows = await conn.fetch(
+            "SELECT actor, action, entity_id FROM audit_log WHERE entity_type = 'user' "
+            "AND action LIKE 'users.%' ORDER BY id DESC LIMIT 2"
+        )
+        return [(r["actor"], r["action"], r["entity_id"]) for r in reversed(rows)]
+
+    found = with_conn(settings, entries)
+    assert [a for _, a, _ in found] == ["users.create", "users.reset_totp"]
+    assert all(actor.startswith("cli:") for actor, _, _ in found)
+
+
+def test_the_hub_command_has_the_users_apikeys_and_webhooks_commands() -> None:
+    from hub.cli import _parser
+
+    parser = _parser()
+    for argv in (["users", "list"], ["apikeys", "list"], ["webhooks", "list"], ["dlq", "list"]):
+        assert callable(parser.parse_args(argv).func), argv

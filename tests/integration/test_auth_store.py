@@ -347,6 +347,29 @@ async def test_logout_revokes_the_family(conn: asyncpg.Connection) -> None:
     assert not await revoke_refresh(conn, "never-issued")
 
 
+async def test_refreshing_never_extends_a_login_beyond_its_lifetime(
+    conn: asyncpg.Connection,
+) -> None:
+    user, _ = await create_user(conn, email="ana@ledux.ro", role="sales", password=PW)
+    first = await issue_refresh(conn, user.id, ttl=TTL)
+    # the login began long ago: its first token ends in one minute
+    await conn.execute("UPDATE auth_refresh_tokens SET expires_at = now() + interval '1 minute'")
+    _, second = await rotate_refresh(conn, first, ttl=TTL)
+    _, third = await rotate_refresh(conn, second, ttl=TTL)
+    lifetimes = await conn.fetch(
+        "SELECT expires_at - now() AS left FROM auth_refresh_tokens ORDER BY id"
+    )
+    assert len(lifetimes) == 3
+    assert all(r["left"].total_seconds() <= 60 for r in lifetimes)
+    fresh = await issue_refresh(conn, user.id, ttl=TTL)  # a new login starts a new lifetime
+    left = await conn.fetchval(
+        "SELECT expires_at - now() FROM auth_refresh_tokens WHERE token_hash = $1",
+        hashlib.sha256(fresh.encode()).digest(),
+    )
+    assert left.total_seconds() > TTL - 60
+    assert third
+
+
 async def test_expired_and_unknown_refresh_tokens_are_refused(conn: asyncpg.Connection) -> None:
     user, _ = await create_user(conn, email="ana@ledux.ro", role="sales", password=PW)
     token = await issue_refresh(conn, user.id, ttl=TTL)

@@ -43,7 +43,7 @@ async def test_accepted_delivery_is_stored_with_its_outbox_message(
     [row] = await rows(wh_conn)
     [out] = await outbox(wh_conn)
     assert row["source"] == "woocommerce"
-    assert row["dedupe_key"] == "order.created:5001:2026-11-20T10:15:00"
+    assert row["dedupe_key"] == "order:5001:2026-11-20T10:15:00"
     assert row["body"] == woo_order(5001)
     assert row["message_id"] == out["message_id"]
     assert out["type"] == "woocommerce.WebhookReceived"
@@ -179,7 +179,7 @@ async def _fire(edge: TestClient, ids: range) -> list[tuple[int, bool]]:
             stored = await conn.fetchval(
                 "SELECT count(*) FROM webhook_deliveries d JOIN hub_outbox o USING (message_id) "
                 "WHERE d.dedupe_key LIKE $1",
-                f"order.created:{order_id}:%",
+                f"order:{order_id}:%",
             )
         return resp.status, stored == 1
 

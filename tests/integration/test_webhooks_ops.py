@@ -126,9 +126,7 @@ async def test_retention_purge_runs_when_the_edge_starts(
     await post_order(edge, 13)
 
     async def only_new() -> bool:
-        return [r["dedupe_key"] for r in await rows(wh_conn)] == [
-            "order.created:13:2026-11-20T10:15:00"
-        ]
+        return [r["dedupe_key"] for r in await rows(wh_conn)] == ["order:13:2026-11-20T10:15:00"]
 
     await eventually(only_new, what="the old delivery purged, the new one kept")
     assert edge.app[HUB].supervisor.status["webhook-retention"].state == "running"
@@ -155,7 +153,7 @@ def _seed(url: str, *order_ids: int) -> None:
                 "INSERT INTO webhook_deliveries (source, dedupe_key, body, message_id, "
                 "message_type, message_body) VALUES ($1, $2, $3, gen_random_uuid(), $4, $5)",
                 "woocommerce",
-                f"order.created:{order_id}",
+                f"order:{order_id}",
                 woo_order(order_id),
                 "woocommerce.WebhookReceived",
                 b"{}",
@@ -188,8 +186,8 @@ def test_cli_lists_the_newest_deliveries(
     assert _cli(settings, "webhooks", "list", "--source", "woocommerce", "--limit", "2") == 0
 
     out = capsys.readouterr().out
-    assert "order.created:2" in out and "order.created:3" in out
-    assert "order.created:1" not in out
+    assert "order:2" in out and "order:3" in out
+    assert "order:1" not in out
 
 
 def test_cli_replay_writes_new_messages_to_the_outbox(

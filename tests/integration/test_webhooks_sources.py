@@ -109,7 +109,7 @@ async def test_woocommerce_delete_of_a_resource_is_deduplicated_by_topic_and_id(
         resp = await edge.post(WOO, data=body, headers=woo_headers(body, topic="order.deleted"))
         assert resp.status == 200
     [row] = await rows(wh_conn)
-    assert row["dedupe_key"] == "order.deleted:8005"
+    assert row["dedupe_key"] == "order:8005"
 
 
 # --- WhatsApp / Meta ----------------------------------------------------------------------------
