@@ -5,3 +5,7 @@ Contexts are added here as they land (catalog, pricing, inventory, orders, ...).
 """
 
 INSTALLED: tuple[str, ...] = ()
+
+# API route groups (``hub.edge.api.Api``) of the contexts, served under /api/v1:
+# ``"actors.<context>.api:api"``.
+APIS: tuple[str, ...] = ()

@@ -16,3 +16,6 @@ SETTINGS: dict[str, str] = {
     "whatsapp": "connectors.whatsapp.settings:WhatsAppSettings",
     "sendgrid": "connectors.sendgrid.settings:SendGridSettings",
 }
+
+# API route groups (``hub.edge.api.Api``) of the connectors: ``"connectors.<partner>.api:api"``.
+APIS: tuple[str, ...] = ()

@@ -8,12 +8,12 @@ Nothing connects at import time.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+from hub import plugins
 from hub.actor import Actor, ActorRunner
 from hub.bus import Bus
 from hub.bus.amqp import AmqpBus
@@ -217,11 +217,5 @@ async def open_hub(
 
 def load_factories(paths: Sequence[str]) -> list[ActorFactory]:
     """Import ``"package.module:factory"`` paths (the installed contexts and connectors)."""
-    factories: list[ActorFactory] = []
-    for path in paths:
-        module, _, attr = path.partition(":")
-        try:
-            factories.append(getattr(importlib.import_module(module), attr))
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"cannot load actor {path!r}: {exc}") from exc
+    factories: list[ActorFactory] = plugins.load_all(paths, "actor")
     return factories

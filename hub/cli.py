@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import logging
 import sys
@@ -15,11 +14,12 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from hub import deadletters, messages
+from hub import deadletters, messages, plugins
 from hub import settings as settings_mod
 from hub.auth import cli as auth_cli
 from hub.bootstrap import ActorFactory, load_factories, open_db
 from hub.edge import webhooks
+from hub.edge.api import Api
 from hub.errors import ConfigError, DomainError
 from hub.settings import HubSettings
 from hub.telemetry import setup_logging
@@ -40,13 +40,13 @@ def installed_factories() -> list[ActorFactory]:
     return load_factories(installed_actor_paths())
 
 
-def load_section_settings(paths: dict[str, str]) -> dict[str, type[msgspec.Struct]]:
-    """The settings class of each ``[section]`` (``"module:Class"``), to know their variables."""
-    out: dict[str, type[msgspec.Struct]] = {}
-    for section, path in paths.items():
-        module, _, name = path.partition(":")
-        out[section] = getattr(importlib.import_module(module), name)
-    return out
+def installed_apis() -> list[Api]:
+    """The installed contexts' and connectors' API route groups (``APIS`` lists)."""
+    import actors
+    import connectors
+
+    apis: list[Api] = plugins.load_all(tuple(actors.APIS) + tuple(connectors.APIS), "API")
+    return apis
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +118,8 @@ def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     from hub.edge.app import create_app
 
     known = {settings_mod.env_name(f) for f in HubSettings.__struct_fields__}
-    for section, cls in load_section_settings(connectors.SETTINGS).items():
+    for section, path in connectors.SETTINGS.items():
+        cls = plugins.load(path, "settings")
         known |= {settings_mod.env_name(f, section) for f in cls.__struct_fields__}
     for name in settings_mod.unknown_env(known=known):
         log.warning("environment variable %s is not a setting (typo?); ignored", name)
@@ -126,6 +127,7 @@ def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
         settings,
         actors=installed_factories(),
         webhooks=webhooks.load_sources(connectors.WEBHOOKS),
+        apis=installed_apis(),
     )
     log.info("serving on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(

@@ -111,6 +111,7 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     totp_issuer: str = "Cypher Hub"
     rate_limit_per_minute: Count = 600
     rate_limit_burst: Count = 100
+    trusted_proxies: Annotated[tuple[str, ...], Meta(max_length=20)] = ()
 
     @property
     def embedded_database(self) -> bool:

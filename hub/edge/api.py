@@ -331,6 +331,7 @@ class Call(Generic[B, Q]):
         self.body: B = None  # type: ignore[assignment]
         self.query: Q = None  # type: ignore[assignment]
         self.services = services
+        self.client_ip = client_ip(request, services.settings.trusted_proxies)
         self.db = services.db
         self.metadata: dict[str, Any] = {}
         self._audit: dict[str, Any] = {}
@@ -406,7 +407,7 @@ class Call(Generic[B, Q]):
             path=self.request.path,
             status=status,
             request_id=self.request_id,
-            client_ip=self.request.remote,
+            client_ip=self.client_ip,
         )
         self.audited = True
 
@@ -486,6 +487,19 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
     return serve
 
 
+def client_ip(request: web.Request, trusted: tuple[str, ...]) -> str | None:
+    """The calling client's address: the connecting one, or, when that is a trusted proxy, the
+    nearest address in ``X-Forwarded-For`` that is not one (the rest could be forged)."""
+    remote = request.remote
+    if remote not in trusted:
+        return remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return remote
+
+
 def _request_id(request: web.Request) -> str:
     given = request.headers.get("X-Request-ID", "")
     if 8 <= len(given) <= 64 and given.replace("-", "").isalnum():
@@ -526,7 +540,9 @@ async def _limit_failures(request: web.Request, services: EdgeServices) -> None:
     """Count a failed authentication against the client address; too many is a 429."""
     per_minute, burst = AUTH_FAILURES
     wait = await services.limiter.take(
-        f"ip:{request.remote}:auth-failures", per_second=per_minute / 60.0, burst=burst
+        f"ip:{client_ip(request, services.settings.trusted_proxies)}:auth-failures",
+        per_second=per_minute / 60.0,
+        burst=burst,
     )
     if wait > 0:
         retry = max(1, math.ceil(wait))
@@ -560,7 +576,11 @@ async def _rate_limit(
     request: web.Request, route: Route, services: EdgeServices, principal: Principal | None
 ) -> None:
     per_minute, burst = route.rate or services.default_rate
-    client = f"{principal.kind}:{principal.id}" if principal else f"ip:{request.remote}"
+    client = (
+        f"{principal.kind}:{principal.id}"
+        if principal
+        else f"ip:{client_ip(request, services.settings.trusted_proxies)}"
+    )
     wait = await services.limiter.take(
         f"{client}:{route.name}", per_second=per_minute / 60.0, burst=burst
     )

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -36,7 +35,7 @@ import asyncpg
 import msgspec
 from aiohttp import web
 
-from hub import outbox
+from hub import outbox, plugins
 from hub.bootstrap import open_db
 from hub.db import Database
 from hub.edge.intake import Intake, IntakeMetrics, IntakeUnavailable, IntakeWriter
@@ -118,13 +117,7 @@ SourceFactory = Callable[[HubSettings], WebhookSource]
 
 def load_sources(paths: Sequence[str]) -> list[SourceFactory]:
     """Import ``"package.module:factory"`` webhook source factories (``connectors.WEBHOOKS``)."""
-    factories: list[SourceFactory] = []
-    for path in paths:
-        module, _, attr = path.partition(":")
-        try:
-            factories.append(getattr(importlib.import_module(module), attr))
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"cannot load webhook source {path!r}: {exc}") from exc
+    factories: list[SourceFactory] = plugins.load_all(paths, "webhook source")
     return factories
 
 

@@ -442,3 +442,30 @@ async def test_asyncapi_document_is_valid_and_lists_every_message(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith("valid")
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_limited_and_audited(
+    start_api: Callable[..., Awaitable[Edge]],
+) -> None:
+    api = await start_api(apis=[things], trusted_proxies=("127.0.0.1",))
+    wrong = {"email": "ana@ledux.ro", "password": "not the password"}
+
+    async def login_from(ip: str) -> int:
+        headers = {"X-Forwarded-For": f"203.0.113.250, {ip}"}  # the first hop is the client's say
+        status, _, _ = await api.call("POST", "/api/v1/auth/login", json=wrong, headers=headers)
+        return status
+
+    assert [await login_from("198.51.100.7") for _ in range(6)] == [401] * 5 + [429]
+    assert await login_from("198.51.100.8") == 401  # another client behind the same proxy
+    ips = await api.conn.fetch("SELECT DISTINCT client_ip FROM audit_log ORDER BY 1")
+    assert [r["client_ip"] for r in ips] == ["198.51.100.7", "198.51.100.8"]
+
+
+async def test_without_trusted_proxies_x_forwarded_for_is_ignored(api: Edge) -> None:
+    wrong = {"email": "ana@ledux.ro", "password": "not the password"}
+    statuses = []
+    for n in range(6):  # a new forged address each time does not escape the limit
+        headers = {"X-Forwarded-For": f"198.51.100.{n}"}
+        status, _, _ = await api.call("POST", "/api/v1/auth/login", json=wrong, headers=headers)
+        statuses.append(status)
+    assert statuses == [401] * 5 + [429]
