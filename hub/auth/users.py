@@ -63,6 +63,7 @@ class User(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _COLUMNS = ", ".join(User.__struct_fields__)
+USER_COLUMNS = _COLUMNS  # what a query must select to build a User
 
 
 def normalize_email(email: str) -> str:

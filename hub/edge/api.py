@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 import asyncpg
 import msgspec
@@ -77,6 +77,47 @@ class PageQuery(ApiModel):
 
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     cursor: Annotated[str, msgspec.Meta(max_length=MAX_CURSOR)] | None = None
+
+
+class Sorting:
+    """The orders a list route offers, over indexed columns only, with keyset paging.
+
+    The query struct types its ``sort`` parameter with a ``Literal`` of the choices, so msgspec
+    refuses anything else (400) and the OpenAPI document lists them; ``Sorting`` maps each to
+    its column and checks, at import, that the two agree::
+
+        UserSort = Literal["id", "-id", "email", "-email"]
+        USER_SORT = Sorting(UserSort, id="id", email="lower(email)")
+
+    Rows are ordered by the column, then by ``tiebreak`` (unique), in the same direction, and a
+    page continues after the last row's ``(value, tiebreak)``.
+    """
+
+    def __init__(self, choices: Any, *, tiebreak: str = "id", **columns: str) -> None:
+        offered = set(get_args(choices))
+        expected = {n for c in columns for n in (c, f"-{c}")}
+        if offered != expected:
+            raise ValueError(f"the sort choices {sorted(offered)} must be {sorted(expected)}")
+        self.tiebreak = tiebreak
+        self.columns = columns
+
+    def _split(self, sort: str) -> tuple[str, bool]:
+        name = sort.removeprefix("-")
+        if name not in self.columns:  # the query type has already refused it; be sure anyway
+            raise ApiError(400, "validation_error", f"cannot sort by {sort!r}")
+        return self.columns[name], sort.startswith("-")
+
+    def order_by(self, sort: str) -> str:
+        """``ORDER BY column DIR, tiebreak DIR``."""
+        column, desc = self._split(sort)
+        direction = "DESC" if desc else "ASC"
+        return f"ORDER BY {column} {direction}, {self.tiebreak} {direction}"
+
+    def after(self, sort: str, value_param: int, id_param: int) -> str:
+        """The keyset condition of the rows after ``($value_param, $id_param)``."""
+        column, desc = self._split(sort)
+        op = "<" if desc else ">"
+        return f"({column}, {self.tiebreak}) {op} (${value_param}, ${id_param})"
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -29,7 +29,6 @@ from hub.auth import (
     get_user,
     issue_refresh,
     list_api_keys,
-    list_users,
     login,
     reset_password,
     reset_totp,
@@ -37,6 +36,8 @@ from hub.auth import (
     revoke_refresh,
     rotate_refresh,
 )
+from hub.auth.users import USER_COLUMNS
+from hub.db import record_to
 from hub.edge.api import (
     ALL_ROLES,
     PUBLIC,
@@ -46,6 +47,7 @@ from hub.edge.api import (
     Call,
     Page,
     PageQuery,
+    Sorting,
     decode_cursor,
     encode_cursor,
     is_customer_bound,
@@ -149,11 +151,16 @@ class NewPassword(ApiModel):
     password: Password
 
 
+UserSort = Literal["id", "-id", "email", "-email"]
+USER_SORT = Sorting(UserSort, id="id", email="lower(email)")
+
+
 class UserQuery(PageQuery):
-    """Filters for the user list."""
+    """Filters and order of the user list."""
 
     role: Role | None = None
     include_disabled: bool = True
+    sort: UserSort = "id"
 
 
 class NewApiKey(ApiModel):
@@ -359,12 +366,29 @@ ADMIN = {Role.admin}
     response=list[User],
 )
 async def users_list(call: Call[None, UserQuery]) -> Page[User]:
-    """In creation order; filter by role, leave out disabled accounts."""
+    """By id (creation order) or email, either way; filter by role, leave out disabled ones."""
     q = call.query
-    after = decode_cursor(q.cursor, int)[0] if q.cursor else 0
+    by_email = q.sort.removeprefix("-") == "email"
+    keyset = "true"
+    args: list[object] = [q.role.value if q.role else None, q.include_disabled, q.limit + 1]
+    if q.cursor:
+        value, last_id = decode_cursor(q.cursor, str if by_email else int, int)
+        keyset = USER_SORT.after(q.sort, 4, 5)
+        args += [value, last_id]
     async with call.db.pool.acquire() as conn:
-        users = await list_users(conn, role=q.role, include_disabled=q.include_disabled)
-    return _page([u for u in users if u.id > after], q.limit)
+        rows = await conn.fetch(
+            f"""
+            SELECT {USER_COLUMNS} FROM auth_users
+            WHERE ($1::text IS NULL OR role = $1) AND ($2 OR disabled_at IS NULL) AND {keyset}
+            {USER_SORT.order_by(q.sort)} LIMIT $3
+            """,
+            *args,
+        )
+    users: list[User] = [record_to(User, r) for r in rows[: q.limit]]
+    if len(rows) <= q.limit:
+        return Page(users, None)
+    last = users[-1]
+    return Page(users, encode_cursor(last.email.lower() if by_email else last.id, last.id))
 
 
 @api.post(

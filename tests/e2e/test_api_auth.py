@@ -641,3 +641,39 @@ async def test_ops_list_and_replay_webhook_deliveries_audited(
     assert entry["after"]["message_id"] == body["data"]["message_id"]
     status, _, _ = await edge.call("POST", "/api/v1/ops/webhooks/deliveries/999/replay", token=ops)
     assert status == 404
+
+
+async def test_users_sort_by_email_either_way_across_pages(edge: Edge) -> None:
+    admin_id, _ = await edge.user(Role.admin, email="mara@ledux.ro")
+    for email in ("zoe@ledux.ro", "ana@ledux.ro", "dan@ledux.ro", "bob@ledux.ro"):
+        await edge.user(Role.sales, email=email)
+    admin = edge.token(Role.admin, id=admin_id)
+
+    async def walk(sort: str) -> list[str]:
+        emails: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": "2", "sort": sort, **({"cursor": cursor} if cursor else {})}
+            status, body, _ = await edge.call("GET", "/api/v1/users", token=admin, params=params)
+            assert status == 200, body
+            emails += [u["email"] for u in body["data"]]
+            cursor = body["metadata"]["next_cursor"]
+            if cursor is None:
+                return emails
+
+    ordered = sorted(
+        ["mara@ledux.ro", "zoe@ledux.ro", "ana@ledux.ro", "dan@ledux.ro", "bob@ledux.ro"]
+    )
+    assert await walk("email") == ordered
+    assert await walk("-email") == ordered[::-1]
+    assert await walk("-id") == [
+        "bob@ledux.ro",
+        "dan@ledux.ro",
+        "ana@ledux.ro",
+        "zoe@ledux.ro",
+        "mara@ledux.ro",
+    ]
+    status, body, _ = await edge.call(
+        "GET", "/api/v1/users", token=admin, params={"sort": "created_at"}
+    )
+    assert status == 400 and body["error"]["details"][0]["field"] == "sort"

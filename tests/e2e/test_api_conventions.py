@@ -469,3 +469,16 @@ async def test_without_trusted_proxies_x_forwarded_for_is_ignored(api: Edge) -> 
         status, _, _ = await api.call("POST", "/api/v1/auth/login", json=wrong, headers=headers)
         statuses.append(status)
     assert statuses == [401] * 5 + [429]
+
+
+def test_a_sorting_must_offer_exactly_its_columns_both_ways() -> None:
+    from typing import Literal
+
+    from hub.edge.api import Sorting
+
+    ok = Sorting(Literal["id", "-id", "at", "-at"], id="id", at="at")
+    assert ok.order_by("-at") == "ORDER BY at DESC, id DESC"
+    assert ok.after("-at", 3, 4) == "(at, id) < ($3, $4)"
+    assert ok.after("id", 1, 2) == "(id, id) > ($1, $2)"
+    with pytest.raises(ValueError, match="must be"):
+        Sorting(Literal["id", "-id", "name"], id="id", name="name")
