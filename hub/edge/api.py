@@ -33,11 +33,12 @@ import asyncpg
 import msgspec
 from aiohttp import web
 
-from hub import audit
+from hub import audit, outbox
 from hub.auth import AuthError, Principal, Role, TokenService, authenticate_api_key
 from hub.db import Database
 from hub.errors import DomainError, NotFound
 from hub.ids import uuid7
+from hub.messages import Envelope, Message, encode
 from hub.ratelimit import RateLimiter
 from hub.settings import HubSettings
 
@@ -376,6 +377,7 @@ class Call(Generic[B, Q]):
         self.db = services.db
         self.metadata: dict[str, Any] = {}
         self._audit: dict[str, Any] = {}
+        self._outgoing: list[outbox.Outgoing] = []
         self.audited = False
 
     def param(self, name: str) -> str:
@@ -424,11 +426,24 @@ class Call(Generic[B, Q]):
         if after is not None:
             self._audit["after"] = after
 
+    def emit(self, message: Message, *, key: str | None = None) -> None:
+        """Publish ``message`` when (and only if) the call's :meth:`transaction` commits.
+
+        The envelope names the caller as its ``actor`` and starts a flow whose correlation id
+        is the message id (the request id is logged with it).
+        """
+        envelope = Envelope.new(message, key=key, actor=self.actor)
+        self._outgoing.append(outbox.Outgoing(envelope, encode(message)))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction whose commit includes this call's audit entry (for state changes)."""
+        """A transaction whose commit includes this call's audit entry (for state changes) and
+        the messages it emitted."""
         async with self.db.transaction() as conn:
             yield conn
+            if self._outgoing:
+                items, self._outgoing = self._outgoing, []
+                await outbox.write(conn, items)
             if self.route.changes_state and not self.audited:
                 await self.write_audit(conn, self.route.status)
 
@@ -506,6 +521,8 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             if route.changes_state and known and not call.audited:
                 await _audit_failure(call, status)
             raise
+        if call._outgoing:
+            raise RuntimeError(f"{route.name} emitted messages outside call.transaction()")
         if route.changes_state and not call.audited:
             async with services.db.transaction() as conn:
                 await call.write_audit(conn, route.status)

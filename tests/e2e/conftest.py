@@ -26,12 +26,16 @@ async def start_api(
     amqp_url: str,
     redis_url: str,
 ) -> AsyncIterator[Callable[..., Awaitable[Edge]]]:
-    """``edge = await start_api(apis=[...], webhooks=[...], **settings)`` on PG, RabbitMQ, Redis."""
+    """``edge = await start_api(apis=[...], webhooks=[...], actors=(...), **settings)`` on
+    PostgreSQL, RabbitMQ and Redis; ``actors`` are actor instances run by the hub."""
     await db_conn.execute(f"TRUNCATE {AUTH_TABLES} RESTART IDENTITY CASCADE")
     clients: list[TestClient] = []
 
     async def start(
-        apis: list[Api] | None = None, webhooks: list[Any] | None = None, **overrides: Any
+        apis: list[Api] | None = None,
+        webhooks: list[Any] | None = None,
+        actors: tuple[Any, ...] = (),
+        **overrides: Any,
     ) -> Edge:
         settings = make_settings(
             database_url=database_url,
@@ -41,7 +45,12 @@ async def start_api(
             **overrides,
         )
         sources = load_sources(connectors.WEBHOOKS) if webhooks is None else webhooks
-        app = create_app(settings, apis=apis or [], webhooks=sources)
+        app = create_app(
+            settings,
+            apis=apis or [],
+            webhooks=sources,
+            actors=[lambda _r, a=a: a for a in actors],
+        )
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

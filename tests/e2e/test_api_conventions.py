@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import pytest
@@ -19,8 +19,10 @@ from openapi_spec_validator import validate as validate_openapi
 
 from hub.auth import Principal, Role
 from hub.edge.api import PUBLIC, Api, ApiModel, Call, Page, PageQuery, encode_cursor
+from hub.errors import DomainError
 from hub.messages import registry
 from tests.e2e.api_support import Edge, fill
+from tests.support import Add, Counter, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +55,9 @@ class Thing(ApiModel):
 async def create_thing(call: Call[NewThing, None]) -> Thing:
     async with call.transaction():
         call.audit(entity_id=7, after={"name": call.body.name})
+        call.emit(Add(counter=call.body.name, amount=call.body.size), key=call.body.name)
+        if call.body.name == "rollback":
+            raise DomainError("refused after emitting: nothing may be sent")
     return Thing(id=7, name=call.body.name)
 
 
@@ -482,3 +487,27 @@ def test_a_sorting_must_offer_exactly_its_columns_both_ways() -> None:
     assert ok.after("id", 1, 2) == "(id, id) > ($1, $2)"
     with pytest.raises(ValueError, match="must be"):
         Sorting(Literal["id", "-id", "name"], id="id", name="name")
+
+
+async def test_a_call_emits_messages_with_its_transaction_naming_the_caller(
+    start_api: Callable[..., Awaitable[Edge]],
+) -> None:
+    api = await start_api(apis=[things], actors=(Counter(),))
+    token = await api.as_role(Role.sales)
+    status, _, _ = await api.call("POST", "/api/v1/things", token=token, json={"name": "rollback"})
+    assert status == 422
+    status, _, _ = await api.call(
+        "POST", "/api/v1/things", token=token, json={"name": "lamp", "size": 3}
+    )
+    assert status == 201
+
+    async def counted() -> Any:
+        return await api.conn.fetchval("SELECT total FROM test_counters WHERE name = 'lamp'")
+
+    assert await eventually(counted) == 3
+    sent = await api.conn.fetch("SELECT envelope FROM hub_outbox WHERE type = 'test.Add'")
+    assert len(sent) == 1  # the refused call sent nothing
+    me = await api.call("GET", "/api/v1/auth/me", token=token)
+    assert sent[0]["envelope"]["actor"] == f"user:{me[1]['data']['id']}"
+    assert sent[0]["envelope"]["key"] == "lamp"
+    assert await api.conn.fetchval("SELECT count(*) FROM test_counters") == 1
