@@ -1,4 +1,5 @@
-"""The ``cypher-hub`` command: serve, migrate, schemas, settings, dlq, users, apikeys, webhooks."""
+"""The ``cypher-hub`` command: serve, migrate, seed, schemas, settings, dlq, users, apikeys,
+webhooks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from hub import deadletters, messages, plugins
+from hub import deadletters, messages, plugins, seeds
 from hub import settings as settings_mod
 from hub.auth import cli as auth_cli
 from hub.bootstrap import ActorFactory, load_factories, open_db
@@ -86,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, help="write one <type>.json per message into this folder")
     s.set_defaults(func=cmd_schemas)
 
+    s = sub.add_parser("seed", help="apply the demo data seeds not applied yet (any database)")
+    s.set_defaults(func=cmd_seed)
+
     s = sub.add_parser("settings", help="show the effective settings (secrets masked)")
     s.set_defaults(func=cmd_settings)
 
@@ -114,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    import actors
     import connectors
     from hub.edge.app import create_app
 
@@ -128,6 +133,7 @@ def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
         actors=installed_factories(),
         webhooks=webhooks.load_sources(connectors.WEBHOOKS),
         apis=installed_apis(),
+        seeds=actors.SEEDS,
     )
     log.info("serving on http://%s:%d", settings.http_host, settings.http_port)
     web.run_app(
@@ -151,6 +157,20 @@ def cmd_migrate(settings: HubSettings, args: argparse.Namespace) -> int:
         print(f"database is at migration {rows[-1]['version']:04d}_{rows[-1]['name']}")
 
     asyncio.run(run())
+    return 0
+
+
+def cmd_seed(settings: HubSettings, args: argparse.Namespace) -> int:
+    """Apply the installed seeds to the configured database, whatever ``demo_data`` says."""
+    import actors
+
+    async def run() -> list[str]:
+        async with open_db(settings) as db:
+            return await seeds.apply(db, actors.SEEDS)
+
+    ran = asyncio.run(run())
+    print(f"applied {len(ran)} seed(s)" + (": " + ", ".join(ran) if ran else " (all applied)"))
+    print("a running hub publishes their messages now; start one if none runs")
     return 0
 
 

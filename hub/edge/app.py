@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hub import seeds
 from hub.auth import TokenService
 from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
 from hub.edge import auth_routes, ops
 from hub.edge.api import EDGE, ActiveUsers, Api, EdgeServices, install
-from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SETTINGS
+from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SEEDS, SETTINGS
 from hub.edge.webhooks import WebhookSource, setup_webhooks
 from hub.ratelimit import limiter_for
 from hub.settings import HubSettings
@@ -30,17 +31,20 @@ def create_app(
     actors: Sequence[ActorFactory] = (),
     webhooks: Sequence[Callable[[HubSettings], WebhookSource]] = (),
     apis: Sequence[Api] = (),
+    seeds: Sequence[str] = (),
 ) -> web.Application:
     """Build the edge. Resources open when the app starts and close, in reverse, when it stops.
 
     ``webhooks`` are the connectors' webhook source factories (``connectors.WEBHOOKS``);
     ``apis`` the contexts' route groups, served under ``/api/v1`` next to the hub's own
-    (authentication, users, API keys, operations, the API documents).
+    (authentication, users, API keys, operations, the API documents); ``seeds`` the contexts'
+    demo data (``actors.SEEDS``), applied at start when ``demo_data`` says so.
     """
     app = web.Application(client_max_size=max(settings.api_max_body, settings.webhook_max_body))
     app[SETTINGS] = settings
     app[ACTORS] = tuple(actors)
-    app.cleanup_ctx.extend([_database, _bus, _cache, _runtime, _edge])
+    app[SEEDS] = tuple(seeds)
+    app.cleanup_ctx.extend([_database, _seeds, _bus, _cache, _runtime, _edge])
     app.on_response_prepare.append(security_headers)
     setup_webhooks(app, [factory(settings) for factory in webhooks])
     install(app, [auth_routes.api, ops.api, *apis])
@@ -54,6 +58,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     async with open_db(app[SETTINGS]) as db:
         app[DB] = db
         yield
+
+
+async def _seeds(app: web.Application) -> AsyncIterator[None]:
+    paths: tuple[str, ...] = app[SEEDS]
+    if paths and seeds.wanted(app[SETTINGS]):
+        await seeds.apply(app[DB], paths)
+    yield
 
 
 async def _bus(app: web.Application) -> AsyncIterator[None]:

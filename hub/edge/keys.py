@@ -14,6 +14,7 @@ from hub.settings import HubSettings
 
 SETTINGS = web.AppKey("settings", HubSettings)
 ACTORS = web.AppKey("actors", Sequence[ActorFactory])
+SEEDS = web.AppKey("seeds", tuple[str, ...])
 DB = web.AppKey("db", Database)
 BUS = web.AppKey("bus", Bus)
 CACHE = web.AppKey("cache", Cache)

@@ -1,0 +1,1 @@
+"""The catalog: products (SKUs) with their attributes, cost and margin, and categories."""
