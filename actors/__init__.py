@@ -4,12 +4,31 @@ Each entry is ``"actors.<context>.actor:factory"`` where ``factory(resources) ->
 Contexts are added here as they land (catalog, pricing, inventory, orders, ...).
 """
 
-INSTALLED: tuple[str, ...] = ()
+INSTALLED: tuple[str, ...] = (
+    "actors.catalog.actor:factory",
+    "actors.pricing.actor:factory",
+    "actors.inventory.actor:factory",
+)
 
 # API route groups (``hub.edge.api.Api``) of the contexts, served under /api/v1:
 # ``"actors.<context>.api:api"``.
-APIS: tuple[str, ...] = ()
+APIS: tuple[str, ...] = (
+    "actors.catalog.api:api",
+    "actors.pricing.api:api",
+    "actors.inventory.api:api",
+)
 
 # Demo data seeds (``async def seed(conn)``), applied once per database in this order when
 # ``demo_data`` says so (embedded mode by default): ``"actors.<context>.seed:seed"``.
-SEEDS: tuple[str, ...] = ()
+SEEDS: tuple[str, ...] = (
+    "actors.catalog.seed:seed",
+    "actors.pricing.seed:seed",
+    "actors.inventory.seed:seed",
+)
+
+# Each context's ``[section]`` of settings (``CYPHER_<SECTION>_*``): ``"module:Class"``.
+SETTINGS: dict[str, str] = {
+    "catalog": "actors.catalog.settings:CatalogSettings",
+    "pricing": "actors.pricing.settings:PricingSettings",
+    "inventory": "actors.inventory.settings:InventorySettings",
+}

@@ -97,7 +97,9 @@ class Actor:
 
 
 def _message_types(cls: type, fn: Callable[..., Any]) -> list[type[Message]]:
-    module = inspect.getmodule(cls)
+    # the handler's own module: a subclass elsewhere (a test's) inherits handlers whose
+    # annotations name types imported only where the handler was written
+    module = inspect.getmodule(fn) or inspect.getmodule(cls)
     hints = typing.get_type_hints(fn, globalns=vars(module) if module else None)
     params = [p for p in inspect.signature(fn).parameters if p != "self"]
     if not params or params[0] not in hints:

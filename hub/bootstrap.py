@@ -83,6 +83,7 @@ async def open_bus(settings: HubSettings) -> AsyncIterator[Bus]:
             settings.amqp_url.reveal(),
             prefix=settings.bus_prefix,
             retry_delays=settings.retry_delays,
+            queue_expires=settings.queue_expires,
         )
         await amqp.start()
         bus = amqp

@@ -123,7 +123,7 @@ def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
     from hub.edge.app import create_app
 
     known = {settings_mod.env_name(f) for f in HubSettings.__struct_fields__}
-    for section, path in connectors.SETTINGS.items():
+    for section, path in {**actors.SETTINGS, **connectors.SETTINGS}.items():
         cls = plugins.load(path, "settings")
         known |= {settings_mod.env_name(f, section) for f in cls.__struct_fields__}
     for name in settings_mod.unknown_env(known=known):

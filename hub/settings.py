@@ -98,6 +98,7 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     outbox_retention_hours: Count = 24
     migrate_on_start: bool = True
     demo_data: Literal["auto", "on", "off"] = "auto"
+    queue_expires: Positive | None = None
     migrations_dir: str = str(PROJECT_ROOT / "migrations")
     # The edge: request limits, webhook intake.
     api_max_body: Count = 1_048_576

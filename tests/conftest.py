@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS test_events (
     received_at timestamptz NOT NULL DEFAULT now()
 );
 """
+# Test queues delete themselves this long after their last use, so an aborted run leaves no
+# quorum queues behind to pile up in the broker.
+QUEUE_EXPIRES = 300.0
 RUNTIME_TABLES = "hub_inbox, hub_outbox, hub_timers, hub_dead_letters, test_counters, test_events"
 
 
@@ -168,6 +171,7 @@ def make_settings(prefix: str, tmp_path: Path) -> Callable[..., HubSettings]:
             timer_poll_interval=0.05,
             shutdown_timeout=5.0,
             migrations_dir=str(MIGRATIONS),
+            queue_expires=QUEUE_EXPIRES,
         )
         return msgspec.structs.replace(base, **overrides)
 
@@ -190,7 +194,7 @@ async def bus(transport: str, request: pytest.FixtureRequest, prefix: str) -> As
         await memory.close()
         return
     url = request.getfixturevalue("amqp_url")
-    amqp = AmqpBus(url, prefix=prefix, retry_delays=(0.05, 0.1))
+    amqp = AmqpBus(url, prefix=prefix, retry_delays=(0.05, 0.1), queue_expires=QUEUE_EXPIRES)
     await amqp.start()
     try:
         yield amqp
@@ -234,7 +238,10 @@ async def start_hub(
         await stack.aclose()
     if transport == "amqp":
         cleaner = AmqpBus(
-            request.getfixturevalue("amqp_url"), prefix=prefix, retry_delays=(0.05, 0.1)
+            request.getfixturevalue("amqp_url"),
+            prefix=prefix,
+            retry_delays=(0.05, 0.1),
+            queue_expires=QUEUE_EXPIRES,
         )
         await cleaner.start()
         await cleaner.delete_topology(sorted(names))

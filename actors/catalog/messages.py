@@ -1,10 +1,13 @@
-"""The catalog's public contract: what other contexts may listen to.
+"""The catalog's public contract: what other contexts may listen to, and what they may ask.
 
 Every change to a product that another context needs (price inputs, attributes, status) is
 published as :class:`ProductsChanged`, carrying whole snapshots: a listener never has to ask the
 catalog anything. One edit is a one-product event; an import batch is one event per batch.
 Snapshots carry the product's ``version`` (it grows with every change), so a listener keeps the
 newest one whatever order events arrive in.
+
+Families (a strip sold in several colour temperatures) have no price and are never in a
+snapshot; their variants carry the family's SKU as ``parent_sku``.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
-from hub.messages import Event
+from hub.messages import Command, Event
 
 Unit = Literal["piece", "metre"]
 Status = Literal["draft", "active", "discontinued"]
+Kind = Literal["product", "family"]
 
 
 class Attributes(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -46,6 +51,7 @@ class ProductSnapshot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     status: Status
     attributes: Attributes
     changed: tuple[str, ...] = ()  # the fields this change touched ("cost", "margin", ...)
+    parent_sku: str | None = None  # the family this product is a variant of
 
 
 class ProductsChanged(Event, tag="catalog.ProductsChanged"):
@@ -55,4 +61,81 @@ class ProductsChanged(Event, tag="catalog.ProductsChanged"):
     batch_id: str | None = None  # the import batch, when there was one
 
 
-CatalogMessage = ProductsChanged
+# --- commands: other contexts and publishers asking the catalog for a change ------------------
+
+
+class AttributesInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Attributes to set: a field left out keeps its value, ``null`` clears it."""
+
+    power_w: Decimal | UnsetType | None = UNSET
+    cct_k: int | UnsetType | None = UNSET
+    ip_rating: str | UnsetType | None = UNSET
+    voltage_v: int | UnsetType | None = UNSET
+    lumens: int | UnsetType | None = UNSET
+    cri: int | UnsetType | None = UNSET
+    colour: str | UnsetType | None = UNSET
+
+
+class ProductInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A product to create, or the fields of one to change (left out: kept; ``null``: cleared).
+
+    A new product needs ``name``, ``category`` and (unless it is a family) ``cost`` and
+    ``margin``; ``unit`` defaults to ``piece``, ``status`` to ``draft``. ``version``, when given,
+    must be the product's current version (optimistic concurrency); it is ignored for a new one.
+    """
+
+    sku: str
+    version: int | UnsetType = UNSET
+    kind: Kind | UnsetType = UNSET
+    parent_sku: str | UnsetType | None = UNSET
+    name: str | UnsetType = UNSET
+    ean: str | UnsetType | None = UNSET
+    category: str | UnsetType = UNSET
+    unit: Unit | UnsetType = UNSET
+    cost: Decimal | UnsetType | None = UNSET
+    margin: Decimal | UnsetType | None = UNSET
+    status: Status | UnsetType = UNSET
+    attributes: AttributesInput | UnsetType = UNSET
+
+
+class UpsertProduct(Command, tag="catalog.UpsertProduct"):
+    """Create a product, or change the fields given of an existing one."""
+
+    product: ProductInput
+
+
+class ImportProducts(Command, tag="catalog.ImportProducts"):
+    """Create or change these products all together, or none of them (at most 1000 rows).
+
+    ``batch_id`` names the batch (it becomes the ``ProductsChanged.batch_id``); a batch id
+    already imported is not applied again.
+    """
+
+    batch_id: str
+    products: tuple[ProductInput, ...]
+
+
+class RowError(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What is wrong with one row (1-based; for a CSV file the line, header = 1) and field.
+
+    ``code``: ``invalid`` (a value breaks a rule), ``version_conflict`` (the product changed
+    since that version), ``exists`` (creating a SKU that exists), ``not_found``, ``duplicate``
+    (the SKU is twice in one batch).
+    """
+
+    row: int
+    field: str | None
+    message: str
+    sku: str | None = None
+    code: str = "invalid"
+
+
+class ProductChangeRejected(Event, tag="catalog.ProductChangeRejected"):
+    """A requested change (one product, or an import batch) was refused; nothing was applied."""
+
+    errors: tuple[RowError, ...]
+    sku: str | None = None  # for UpsertProduct
+    batch_id: str | None = None  # for ImportProducts
+
+
+CatalogMessage = ProductsChanged | UpsertProduct | ImportProducts | ProductChangeRejected

@@ -28,7 +28,13 @@ from hub.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from hub.auth.refresh import issue_refresh, revoke_refresh, revoke_user_tokens, rotate_refresh
+from hub.auth.refresh import (
+    issue_refresh,
+    purge_refresh_tokens,
+    revoke_refresh,
+    revoke_user_tokens,
+    rotate_refresh,
+)
 from hub.auth.tokens import TokenService, jwt_secret
 from hub.auth.totp import new_totp_secret, provisioning_uri, verify_totp
 from hub.auth.users import (
@@ -76,6 +82,7 @@ __all__ = [
     "needs_rehash",
     "new_totp_secret",
     "provisioning_uri",
+    "purge_refresh_tokens",
     "reset_password",
     "reset_totp",
     "revoke_api_key",

@@ -150,3 +150,18 @@ async def _insert(
         not_after,
     )
     return token
+
+
+async def purge_refresh_tokens(conn: asyncpg.Connection, *, grace: float = 86_400.0) -> int:
+    """Delete the families whose every token expired more than ``grace`` seconds ago."""
+    status: str = await conn.execute(
+        """
+        DELETE FROM auth_refresh_tokens WHERE family IN (
+            SELECT family FROM auth_refresh_tokens
+            GROUP BY family
+            HAVING max(expires_at) < now() - make_interval(secs => $1)
+        )
+        """,
+        float(grace),
+    )
+    return int(status.rsplit(" ", 1)[1])

@@ -106,10 +106,23 @@ class AmqpSubscription:
 class AmqpBus:
     """RabbitMQ with quorum queues, confirms, delay queues for retries."""
 
-    def __init__(self, url: str, *, prefix: str, retry_delays: Iterable[float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        retry_delays: Iterable[float],
+        queue_expires: float | None = None,
+    ) -> None:
         self._url = url
         self.prefix = prefix
         self.retry_delays = tuple(retry_delays)
+        # Unused queues (no consumer, no declare) vanish after this many seconds, and the
+        # exchange with the last of them: for throw-away prefixes (tests, demos), never production.
+        self.queue_expires = queue_expires
+        self._expiry: dict[str, int] = (
+            {"x-expires": round(queue_expires * 1000)} if queue_expires else {}
+        )
         self.mode = f"amqp ({redact_url(url)}, prefix {prefix!r})"
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -138,7 +151,10 @@ class AmqpBus:
             publisher_confirms=True, on_return_raises=True
         )
         self._exchange = await self._channel.declare_exchange(
-            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+            self.exchange_name,
+            aio_pika.ExchangeType.TOPIC,
+            durable=True,
+            auto_delete=self.queue_expires is not None,
         )
 
     async def declare(self, actor: str, types: Iterable[str]) -> None:
@@ -148,7 +164,7 @@ class AmqpBus:
         async with self._connection.channel() as channel:
             name = self.queue_name(actor)
             queue = await channel.declare_queue(
-                name, durable=True, arguments={"x-queue-type": "quorum"}
+                name, durable=True, arguments={"x-queue-type": "quorum", **self._expiry}
             )
             for t in types:
                 await queue.bind(self.exchange_name, routing_key=t)
@@ -163,6 +179,7 @@ class AmqpBus:
                         "x-dead-letter-routing-key": name,
                         "x-dead-letter-strategy": "at-least-once",
                         "x-overflow": "reject-publish",
+                        **self._expiry,
                     },
                 )
         self.declared[actor] = set(types)

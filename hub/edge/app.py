@@ -11,8 +11,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import seeds
-from hub.auth import TokenService
+from hub.auth import TokenService, purge_refresh_tokens
 from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
+from hub.db import Database
 from hub.edge import auth_routes, ops
 from hub.edge.api import EDGE, ActiveUsers, Api, EdgeServices, install
 from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SEEDS, SETTINGS
@@ -95,6 +96,7 @@ async def _edge(app: web.Application) -> AsyncIterator[None]:
         settings=settings,
         active_users=ActiveUsers(hub.db),
     )
+    hub.supervisor.start("auth-housekeeping", lambda: _purge_refresh_tokens(hub.db))
     async with hub.db.pool.acquire() as conn:
         users = await conn.fetchval("SELECT count(*) FROM auth_users WHERE disabled_at IS NULL")
     if not users:
@@ -102,7 +104,20 @@ async def _edge(app: web.Application) -> AsyncIterator[None]:
             "no user can log in yet: create the first admin with "
             "`cypher-hub users create --email you@ledux.ro --role admin --password-stdin`"
         )
-    yield
+    try:
+        yield
+    finally:
+        await hub.supervisor.stop("auth-housekeeping")
+
+
+async def _purge_refresh_tokens(db: Database, interval: float = 3600.0) -> None:
+    """Forget refresh-token families a day after they expired, hourly, forever (supervised)."""
+    while True:
+        async with db.pool.acquire() as conn:
+            purged = await purge_refresh_tokens(conn)
+        if purged:
+            log.info("auth: purged %d expired refresh tokens", purged)
+        await asyncio.sleep(interval)
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

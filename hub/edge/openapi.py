@@ -116,10 +116,13 @@ def _operation(
         }
     if route.raw:
         content = {"application/json": {"schema": {"type": "object"}}}
-        op["responses"] = {str(route.status): {"description": route.summary, "content": content}}
+        responses: dict[str, Any] = {
+            str(route.status): {"description": route.summary, "content": content}
+        }
+        op["responses"] = {**responses, **_error_responses(route)}
         return op
     data = ref_of[route.response] if route.response is not None else {"type": "null"}
-    responses: dict[str, Any] = {
+    responses = {
         str(route.status): {
             "description": route.summary,
             "content": {
@@ -138,6 +141,11 @@ def _operation(
             },
         }
     }
+    op["responses"] = {**responses, **_error_responses(route)}
+    return op
+
+
+def _error_responses(route: Route) -> dict[str, Any]:
     wanted = {"400", "429", "500"}
     if not route.public:
         wanted |= {"401", "403"}
@@ -147,15 +155,8 @@ def _operation(
         wanted.add("413")
     if route.changes_state:
         wanted.add("422")
-    for code in sorted(wanted):
-        responses[code] = {
-            "description": _ERRORS[code],
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
-            },
-        }
-    op["responses"] = responses
-    return op
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    return {code: {"description": _ERRORS[code], "content": envelope} for code in sorted(wanted)}
 
 
 def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import pytest
 from openapi_spec_validator import validate as validate_openapi
 
 from hub.auth import Principal, Role
+from hub.cli import installed_apis
 from hub.edge.api import PUBLIC, Api, ApiModel, Call, Page, PageQuery, encode_cursor
 from hub.errors import DomainError
 from hub.messages import registry
@@ -91,7 +92,8 @@ async def boom(call: Call[None, None]) -> None:
 
 @pytest.fixture
 async def api(start_api: Callable[..., Awaitable[Edge]]) -> Edge:
-    return await start_api(apis=[things])
+    """The edge with every installed context's routes, and the test's own."""
+    return await start_api(apis=[*installed_apis(), things])
 
 
 # --- the route table ------------------------------------------------------------------------

@@ -81,7 +81,10 @@ async def main() -> None:
     setup_logging("INFO")
     assert settings.amqp_url is not None
     bus = CrashingBus(
-        settings.amqp_url.reveal(), prefix=settings.bus_prefix, retry_delays=settings.retry_delays
+        settings.amqp_url.reveal(),
+        prefix=settings.bus_prefix,
+        retry_delays=settings.retry_delays,
+        queue_expires=settings.queue_expires,
     )
     await bus.start()
     stop = asyncio.Event()

@@ -29,7 +29,9 @@ PW = "correct horse battery"
 def settings(make_settings: Callable[..., HubSettings], database_url: str) -> HubSettings:
     async def truncate() -> None:
         conn = await asyncpg.connect(database_url)
-        await conn.execute("TRUNCATE auth_api_keys, auth_refresh_tokens, auth_users CASCADE")
+        await conn.execute(
+            "TRUNCATE auth_api_keys, auth_refresh_tokens, auth_users RESTART IDENTITY CASCADE"
+        )
         await conn.close()
 
     asyncio.run(truncate())

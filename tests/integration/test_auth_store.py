@@ -31,6 +31,7 @@ from hub.auth import (
     list_api_keys,
     list_users,
     login,
+    purge_refresh_tokens,
     reset_password,
     revoke_api_key,
     revoke_refresh,
@@ -536,3 +537,22 @@ async def test_keys_are_listed_per_customer_and_missing_ones_are_not_found(
         await get_api_key(conn, 404)
     with pytest.raises(NotFound):
         await revoke_api_key(conn, 404)
+
+
+async def test_expired_refresh_families_are_purged_after_a_grace_period(
+    conn: asyncpg.Connection,
+) -> None:
+    user, _ = await create_user(conn, email="ana@ledux.ro", role="sales", password=PW)
+    old = await issue_refresh(conn, user.id, ttl=TTL)
+    await rotate_refresh(conn, old, ttl=TTL)  # a family of two
+    live = await issue_refresh(conn, user.id, ttl=TTL)
+    await conn.execute(
+        "UPDATE auth_refresh_tokens SET issued_at = now() - interval '3 days', "
+        "expires_at = now() - interval '2 days' WHERE token_hash != $1",
+        hashlib.sha256(live.encode()).digest(),
+    )
+    assert await purge_refresh_tokens(conn) == 2
+    assert await purge_refresh_tokens(conn, grace=3 * 86_400) == 0
+    assert await conn.fetchval("SELECT count(*) FROM auth_refresh_tokens") == 1
+    _, newer = await rotate_refresh(conn, live, ttl=TTL)  # the live login is untouched
+    assert newer

@@ -20,6 +20,7 @@ from hub import outbox
 from hub.bus.amqp import AmqpBus
 from hub.messages import Envelope, encode
 from hub.settings import PROJECT_ROOT
+from tests.conftest import QUEUE_EXPIRES
 from tests.support import Add, Counter, Sink, eventually
 
 pytestmark = [pytest.mark.amqp, pytest.mark.slow]
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.amqp, pytest.mark.slow]
 @pytest.fixture
 async def topology(amqp_url: str, prefix: str) -> AsyncIterator[AmqpBus]:
     """The crash worker's queues, declared up front so test messages wait for it."""
-    bus = AmqpBus(amqp_url, prefix=prefix, retry_delays=(0.05, 0.1))
+    bus = AmqpBus(amqp_url, prefix=prefix, retry_delays=(0.05, 0.1), queue_expires=QUEUE_EXPIRES)
     await bus.start()
     await bus.declare("counter", ["test.Add"])
     await bus.declare("sink", ["test.Added"])
@@ -50,6 +51,7 @@ def spawn(database_url: str, amqp_url: str, prefix: str) -> Callable[..., Any]:
             "CYPHER_DATABASE_URL": database_url,
             "CYPHER_AMQP_URL": amqp_url,
             "CYPHER_BUS_PREFIX": prefix,
+            "CYPHER_QUEUE_EXPIRES": str(QUEUE_EXPIRES),
             "CYPHER_RETRY_DELAYS": "0.05,0.1",
             "CYPHER_OUTBOX_SWEEP_INTERVAL": "0.2",
             "CYPHER_MIGRATE_ON_START": "false",

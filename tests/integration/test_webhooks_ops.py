@@ -20,6 +20,7 @@ from hub.edge import webhooks
 from hub.edge.keys import HUB
 from hub.errors import NotFound
 from hub.settings import HubSettings
+from tests.conftest import QUEUE_EXPIRES
 from tests.support import eventually
 from tests.webhook_support import outbox, rows, woo_headers, woo_order
 
@@ -88,7 +89,9 @@ async def test_replay_emits_the_message_again_with_a_new_id_caused_by_the_origin
         assert len(await outbox(wh_conn)) == 2
     finally:
         await edge.close()
-        cleaner = AmqpBus(amqp_url, prefix=prefix, retry_delays=(0.05, 0.1))
+        cleaner = AmqpBus(
+            amqp_url, prefix=prefix, retry_delays=(0.05, 0.1), queue_expires=QUEUE_EXPIRES
+        )
         await cleaner.start()
         await cleaner.delete_topology([listener.name])
         await cleaner.close()

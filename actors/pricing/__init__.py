@@ -1,0 +1,1 @@
+"""Pricing: list prices, tier and volume discounts, promotions, the margin floor, VAT, quotes."""
