@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +67,7 @@ def test_serve_comes_up_ready_in_embedded_mode_and_stops_cleanly(tmp_path: Path)
         assert checks["database"]["mode"].startswith("embedded")
         assert checks["bus"]["mode"].startswith("memory")
         assert checks["cache"]["mode"].startswith("memory")
+        demo_answers(tmp_path, env, f"http://127.0.0.1:{port}")
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
@@ -74,6 +77,64 @@ def test_serve_comes_up_ready_in_embedded_mode_and_stops_cleanly(tmp_path: Path)
     assert "bus: memory" in log
     assert "cache: memory" in log
     assert (tmp_path / ".cypher" / "pg" / "PG_VERSION").exists()
+
+
+def call(base: str, path: str, token: str, body: object = None) -> dict[str, Any]:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        answer: dict[str, Any] = json.loads(resp.read())
+        return answer
+
+
+def demo_answers(tmp_path: Path, env: dict[str, str], base: str) -> None:
+    """The API answers with the seeded demo at once: products, stock, a priced cart."""
+    password = "demo password 2026"
+    created = subprocess.run(
+        [*CLI, "users", "create", "--email", "ops@ledux.ro", "--role", "ops", "--password-stdin"],
+        cwd=tmp_path,
+        env=env,
+        input=password.encode(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr.decode()
+    login = urllib.request.Request(
+        base + "/api/v1/auth/login",
+        data=json.dumps({"email": "ops@ledux.ro", "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=10) as resp:
+        token = json.loads(resp.read())["data"]["access_token"]
+
+    products = call(base, "/api/v1/catalog/products?limit=200&status=active", token)
+    assert products["metadata"]["next_cursor"], "the demo has more than 200 products"
+    strips = [p for p in products["data"] if p["unit"] == "metre" and p["kind"] == "product"]
+    assert strips
+    stock = call(base, "/api/v1/inventory/stock?limit=200", token)
+    assert {row["warehouse"] for row in stock["data"]} == {"HQ", "W2", "W3"}
+    sku = strips[0]["sku"]
+
+    def quoted() -> dict[str, Any] | None:  # the price inputs arrive through the bus
+        try:
+            return call(
+                base, "/api/v1/prices/quote", token, {"lines": [{"sku": sku, "quantity": "5"}]}
+            )
+        except urllib.error.HTTPError:
+            return None
+
+    deadline = time.monotonic() + 30
+    quote = quoted()
+    while quote is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        quote = quoted()
+    assert quote is not None, f"no price for {sku}"
+    line = quote["data"]["lines"][0]
+    assert Decimal(line["line_gross"]) == Decimal(line["line_net"]) + Decimal(line["line_vat"])
+    assert line["vat_rate"] == "0.21"
 
 
 def test_a_bad_setting_stops_startup_with_one_line_naming_it(tmp_path: Path) -> None:
