@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -25,6 +26,12 @@ class Cache(Protocol):
 
     async def delete(self, *keys: str) -> None:
         """Forget ``keys``."""
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys``, in order (None where missing), in one round trip."""
+
+    async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
+        """Store several values with one expiry, in one round trip."""
 
     async def ping(self) -> None:
         """Raise when the cache cannot answer."""
@@ -69,6 +76,15 @@ class MemoryCache:
         for key in keys:
             self._items.pop(key, None)
 
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values, in order."""
+        return [await self.get(key) for key in keys]
+
+    async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
+        """Store each value."""
+        for key, value in items.items():
+            await self.set(key, value, ttl=ttl)
+
     async def ping(self) -> None:
         """Always reachable."""
 
@@ -105,6 +121,26 @@ class RedisCache:
         """Forget keys."""
         if keys:
             await self.client.delete(*(self._k(k) for k in keys))
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """MGET: the values in order, one round trip."""
+        if not keys:
+            return []
+        values = await self.client.mget([self._k(k) for k in keys])
+        return [v.encode() if isinstance(v, str) else v for v in values]
+
+    async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
+        """SETs in one pipeline (not a transaction: each key stands alone)."""
+        if not items:
+            return
+        if ttl is not None and ttl <= 0:
+            await self.delete(*items)
+            return
+        px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key, value in items.items():
+                pipe.set(self._k(key), value, px=px)
+            await pipe.execute()
 
     async def ping(self) -> None:
         """Raise unless Redis answers PING."""

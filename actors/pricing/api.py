@@ -111,6 +111,7 @@ def today() -> date:
     summary="Price a cart",
     body=QuoteRequest,
     response=Quote,
+    mutates=False,  # a computation: nothing to audit
 )
 async def quote(call: Call[QuoteRequest, None]) -> Quote:
     """Per line: unit net with its breakdown, net, VAT (per line, half up) and gross; totals are

@@ -90,12 +90,13 @@ class PriceCache:
         self.hits += len(found)
         missing = [s for s in wanted if s not in found]
         if missing:
-            # One at a time: a gather of a cart's gets would take one pooled connection each.
-            shared = {}
-            for sku in missing:
-                raw = await self._cache.get(f"pricing:sheet:{version}:{sku}")
-                if raw is not None:
-                    shared[sku] = _decode_sheet(raw)
+            # one round trip for the whole cart (MGET with Redis)
+            raws = await self._cache.get_many([f"pricing:sheet:{version}:{s}" for s in missing])
+            shared = {
+                sku: _decode_sheet(raw)
+                for sku, raw in zip(missing, raws, strict=True)
+                if raw is not None
+            }
             self.shared_hits += len(shared)
             found.update(shared)
             self._keep(shared)
@@ -104,10 +105,10 @@ class PriceCache:
             self.misses += len(missing)
             loaded = await load(missing)
             found.update(loaded)
-            for sku, sheet in loaded.items():
-                await self._cache.set(
-                    f"pricing:sheet:{version}:{sku}", _encode(sheet), ttl=self._ttl
-                )
+            await self._cache.set_many(
+                {f"pricing:sheet:{version}:{sku}": _encode(s) for sku, s in loaded.items()},
+                ttl=self._ttl,
+            )
             self._keep(loaded)
         return found
 

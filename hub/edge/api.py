@@ -205,6 +205,7 @@ class Route:
     tags: tuple[str, ...] = ()
     description: str = ""
     raw: bool = False  # the handler answers with its own response (documents, files)
+    mutates: bool | None = None  # None: POST/PUT/PATCH/DELETE change state, GET does not
 
     @property
     def public(self) -> bool:
@@ -213,8 +214,11 @@ class Route:
 
     @property
     def changes_state(self) -> bool:
-        """True for POST/PUT/PATCH/DELETE: such calls are audited."""
-        return self.method in STATE_CHANGING
+        """True for POST/PUT/PATCH/DELETE unless declared otherwise: such calls are audited.
+
+        A POST that only computes (a price quote) declares ``mutates=False``.
+        """
+        return self.method in STATE_CHANGING if self.mutates is None else self.mutates
 
 
 @dataclass
@@ -241,6 +245,7 @@ class Api:
         entity: str | None = None,
         description: str = "",
         raw: bool = False,
+        mutates: bool | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a route; ``roles`` is required (``PUBLIC`` for no authentication)."""
         admitted: frozenset[Role] | Public = (
@@ -268,6 +273,7 @@ class Api:
                     tags=(self.tag,),
                     description=description or (fn.__doc__ or "").strip(),
                     raw=raw,
+                    mutates=mutates,
                 )
             )
             return fn

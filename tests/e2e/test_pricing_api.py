@@ -431,3 +431,18 @@ async def test_an_admin_reprices_everything_on_demand(edge: Edge) -> None:
     assert (manual.checked, manual.changed) == (4, 0)
     [entry] = await audit_rows(edge, "pricing.reprice")
     assert entry["after"] == {"skus": [], "categories": [], "everything": True}
+
+
+async def test_a_price_quote_is_a_computation_and_leaves_no_audit_entry(
+    start_api: Callable[..., Awaitable[Edge]],
+) -> None:
+    edge = await start_api(apis=[pricing_api])
+    token = await edge.as_role(Role.sales)
+    status, _, _ = await edge.call(
+        "POST",
+        "/api/v1/prices/quote",
+        token=token,
+        json={"lines": [{"sku": "NOPE", "quantity": 1}]},
+    )
+    assert status == 422
+    assert await edge.conn.fetchval("SELECT count(*) FROM audit_log") == 0

@@ -119,3 +119,13 @@ async def test_mode_shows_the_url_without_its_password(prefix: str) -> None:
 
 async def _is_gone(cache: RedisCache, key: str) -> bool:
     return await cache.get(key) is None
+
+
+async def test_many_values_in_one_round_trip_each_way(cache: RedisCache) -> None:
+    await cache.set_many({"a": b"1", "b": b"2"}, ttl=60)
+    await cache.set("c", b"3")
+    assert await cache.get_many(["b", "missing", "a", "c"]) == [b"2", None, b"1", b"3"]
+    assert await cache.get_many([]) == []
+    assert 0 < await cache.client.pttl(f"{cache.prefix}:a") <= 60_000
+    await cache.set_many({"a": b"x"}, ttl=0)  # already expired: gone
+    assert await cache.get_many(["a"]) == [None]

@@ -118,3 +118,11 @@ async def test_close_drops_everything() -> None:
 
 async def _is_gone(cache: MemoryCache, key: str) -> bool:
     return await cache.get(key) is None
+
+
+async def test_many_values_at_once_keep_their_order_and_expiry() -> None:
+    cache = MemoryCache()
+    await cache.set_many({"a": b"1", "b": b"2"}, ttl=60)
+    assert await cache.get_many(["b", "missing", "a"]) == [b"2", None, b"1"]
+    await cache.set_many({"a": b"x"}, ttl=0)
+    assert await cache.get_many(["a", "b"]) == [None, b"2"]
