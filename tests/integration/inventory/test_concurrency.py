@@ -23,15 +23,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from actors.catalog.messages import ProductsChanged  # noqa: F401 (see LocalInventory)
 from actors.inventory.actor import InventoryActor
-from actors.inventory.messages import (  # noqa: F401
-    ExpireReservation,
+from actors.inventory.messages import (
     IssueStock,
     ReleaseStock,
     ReservationRejected,
     ReserveStock,
-    SendLowStockDigest,
     StockIssued,
     StockLine,
     StockReleased,
@@ -55,11 +52,7 @@ SIZES = [D(1), D(2), D("2.5"), D(3), D("4.25"), D(5)]
 
 
 class LocalInventory(InventoryActor):
-    """The inventory actor of this process, counting the reservations it handled.
-
-    (The runtime resolves the inherited handlers' annotations in this module, so every message
-    type they name is imported here.)
-    """
+    """The inventory actor of this process, counting the reservations it handled."""
 
     handled = 0
 

@@ -7,14 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from actors.catalog.messages import ProductsChanged  # noqa: F401 (see below)
 from actors.inventory.actor import InventoryActor
-from actors.inventory.messages import (  # noqa: F401
-    ExpireReservation,
-    IssueStock,
-    ReleaseStock,
+from actors.inventory.messages import (
     ReserveStock,
-    SendLowStockDigest,
 )
 from actors.inventory.settings import load_settings
 from hub.actor import Context, handler
@@ -23,7 +18,6 @@ from hub.settings import load_hub
 from hub.telemetry import setup_logging
 
 
-# The runtime resolves the inherited handlers' annotations in this module: hence the imports.
 class CountingInventory(InventoryActor):
     """The inventory actor, counting the reservations this process handled."""
 
