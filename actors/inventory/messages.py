@@ -69,6 +69,9 @@ class ReserveStock(Command, tag="inventory.ReserveStock"):
     reservation_id: str  # an order id, or "quote:<id>"
     lines: tuple[StockLine, ...]
     expires_at: datetime | None = None  # quote holds: released automatically at this time
+    # Another open reservation (a quote's hold) whose stock this one takes over first, in the
+    # same warehouses, before reserving more; what it held beyond these lines is released.
+    take_over: str | None = None
 
 
 class ReleaseStock(Command, tag="inventory.ReleaseStock"):
@@ -84,6 +87,18 @@ class IssueStock(Command, tag="inventory.IssueStock"):
     reservation_id: str
     shipment_id: str
     lines: tuple[IssueLine, ...] | None = None
+
+
+class ReceiveStock(Command, tag="inventory.ReceiveStock"):
+    """Goods came in outside a purchase receipt (a customer return) into one warehouse.
+
+    ``receipt_id`` makes it idempotent: receiving the same id again changes nothing.
+    """
+
+    receipt_id: str  # "return:<id>"
+    warehouse: str
+    lines: tuple[StockLine, ...]
+    reason: str
 
 
 class ExpireReservation(Command, tag="inventory.ExpireReservation"):
@@ -135,6 +150,14 @@ class StockIssued(Event, tag="inventory.StockIssued"):
     fulfilled: bool  # everything the reservation asked for has now been issued
 
 
+class StockReceived(Event, tag="inventory.StockReceived"):
+    """A :class:`ReceiveStock` was booked: the goods are on hand in ``warehouse``."""
+
+    receipt_id: str
+    warehouse: str
+    lines: tuple[StockLine, ...]
+
+
 class StockChanged(Event, tag="inventory.StockChanged"):
     """A SKU's available stock (all warehouses) or its figure published to the shop changed."""
 
@@ -154,7 +177,7 @@ class ReservationRejected(Event, tag="inventory.ReservationRejected"):
     """A reservation command was refused; nothing changed."""
 
     reservation_id: str
-    command: Literal["reserve", "release", "issue"]
+    command: Literal["reserve", "release", "issue", "receive"]
     reason: str
 
 
@@ -162,12 +185,14 @@ InventoryMessage = (
     ReserveStock
     | ReleaseStock
     | IssueStock
+    | ReceiveStock
     | ExpireReservation
     | SendLowStockDigest
     | StockReserved
     | StockShortage
     | StockReleased
     | StockIssued
+    | StockReceived
     | StockChanged
     | LowStockDigest
     | ReservationRejected

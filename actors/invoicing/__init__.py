@@ -1,0 +1,1 @@
+"""Invoicing: which document an order gets, issued through SmartBill (the contract so far)."""
