@@ -117,7 +117,7 @@ class DocumentFailed(Event, tag="invoicing.DocumentFailed"):
 
     request_id: str
     order_id: str
-    kind: DocumentKind
+    document: DocumentKind
     reason: str
     parked: bool = False
 
