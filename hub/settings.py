@@ -114,6 +114,10 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rate_limit_per_minute: Count = 600
     rate_limit_burst: Count = 100
     trusted_proxies: Annotated[tuple[str, ...], Meta(max_length=20)] = ()
+    # PDF rendering (quotations, documents): worker processes, recycling, time limit.
+    pdf_workers: Annotated[int, Meta(ge=1, le=32)] = 2
+    pdf_max_tasks: Count = 50
+    pdf_timeout: Positive = 30.0
 
     @property
     def embedded_database(self) -> bool:

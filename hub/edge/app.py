@@ -16,8 +16,9 @@ from hub.bootstrap import ActorFactory, open_bus, open_cache, open_db, running
 from hub.db import Database
 from hub.edge import auth_routes, ops
 from hub.edge.api import EDGE, ActiveUsers, Api, EdgeServices, install
-from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, SEEDS, SETTINGS
+from hub.edge.keys import ACTORS, BUS, CACHE, DB, HUB, PDF, SEEDS, SETTINGS
 from hub.edge.webhooks import WebhookSource, setup_webhooks
+from hub.pdf import PdfRenderer
 from hub.ratelimit import limiter_for
 from hub.settings import HubSettings
 
@@ -45,7 +46,7 @@ def create_app(
     app[SETTINGS] = settings
     app[ACTORS] = tuple(actors)
     app[SEEDS] = tuple(seeds)
-    app.cleanup_ctx.extend([_database, _seeds, _bus, _cache, _runtime, _edge])
+    app.cleanup_ctx.extend([_database, _seeds, _bus, _cache, _pdf, _runtime, _edge])
     app.on_response_prepare.append(security_headers)
     setup_webhooks(app, [factory(settings) for factory in webhooks])
     install(app, [auth_routes.api, ops.api, *apis])
@@ -78,6 +79,21 @@ async def _cache(app: web.Application) -> AsyncIterator[None]:
     async with open_cache(app[SETTINGS]) as cache:
         app[CACHE] = cache
         yield
+
+
+async def _pdf(app: web.Application) -> AsyncIterator[None]:
+    # the worker processes start on the first document, not with the app
+    settings = app[SETTINGS]
+    renderer = PdfRenderer(
+        workers=settings.pdf_workers,
+        max_tasks=settings.pdf_max_tasks,
+        timeout=settings.pdf_timeout,
+    )
+    app[PDF] = renderer
+    try:
+        yield
+    finally:
+        await renderer.close()
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from hub.bootstrap import ActorFactory, Hub
 from hub.bus import Bus
 from hub.cache import Cache
 from hub.db import Database
+from hub.pdf import PdfRenderer
 from hub.settings import HubSettings
 
 SETTINGS = web.AppKey("settings", HubSettings)
@@ -19,3 +20,4 @@ DB = web.AppKey("db", Database)
 BUS = web.AppKey("bus", Bus)
 CACHE = web.AppKey("cache", Cache)
 HUB = web.AppKey("hub", Hub)
+PDF = web.AppKey("pdf", PdfRenderer)
