@@ -1,15 +1,17 @@
-"""The inventory actor: reservations (reserve, release, issue, expiry), the low-stock digest,
-and the costs and units it learns from the catalog."""
+"""The inventory actor: reservations (reserve, take over, release, issue, expiry), goods
+received by command (returns), the low-stock digest, and the costs and units it learns from
+the catalog."""
 
 from __future__ import annotations
 
 from actors.catalog.messages import ProductsChanged
-from actors.inventory import domain, reservations, store
+from actors.inventory import domain, receiving, reservations, reserving, store
 from actors.inventory.messages import (
     ExpireReservation,
     IssueStock,
     LowStockDigest,
     LowStockItem,
+    ReceiveStock,
     ReleaseStock,
     ReserveStock,
     SendLowStockDigest,
@@ -28,7 +30,14 @@ class InventoryActor(Actor, name="inventory"):
 
     @handler
     async def reserve(self, msg: ReserveStock, ctx: Context) -> None:
-        outcome = await reservations.reserve(
+        outcome = await reserving.reserve(
+            ctx.conn, msg, author=author(ctx), settings=self.settings, now=ctx.now
+        )
+        await publish(ctx, outcome)
+
+    @handler
+    async def receive(self, msg: ReceiveStock, ctx: Context) -> None:
+        outcome = await receiving.receive(
             ctx.conn, msg, author=author(ctx), settings=self.settings, now=ctx.now
         )
         await publish(ctx, outcome)
@@ -78,7 +87,10 @@ def author(ctx: Context) -> str:
 
 
 async def publish(ctx: Context, outcome: Outcome) -> None:
-    """Emit an outcome's events and set and cancel its timers, in this handler's transaction."""
+    """Emit an outcome's events and set and cancel its timers, in this handler's transaction;
+    log its notes."""
+    for note in outcome.notes:
+        ctx.log.info(note)
     for event, key in outcome.events:
         ctx.emit(event, key=key)
     for timer in outcome.timers:

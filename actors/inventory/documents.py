@@ -1,11 +1,13 @@
-"""Stock documents, without I/O: the movements a receipt, a transfer or an adjustment makes."""
+"""Stock documents, without I/O: the movements a receipt, a transfer, an adjustment or a hold
+changing hands makes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from actors.inventory.domain import Level, Movement, check_quantity, stocktake
+from actors.inventory.domain import Kind, Level, Movement, check_quantity, stocktake
+from actors.inventory.messages import Allocation
 from hub.errors import DomainError
 
 
@@ -92,3 +94,37 @@ def adjustment(
             )
         )
     return out
+
+
+def hand_over(
+    giver: str,
+    taker: str,
+    moved: Sequence[Allocation],
+    surplus: Sequence[Allocation],
+    *,
+    surplus_reason: str,
+    author: str,
+) -> list[Movement]:
+    """A hold changing hands: each moved quantity is released from ``giver`` and reserved for
+    ``taker`` in the same warehouse (reserved stock never changes, nothing becomes available
+    in between); the giver's ``surplus`` is released."""
+    out: list[Movement] = []
+    for a in moved:
+        out.append(_held(a, "release", -a.quantity, f"handed over to {taker}", author, giver))
+        out.append(_held(a, "reservation", a.quantity, f"taken over from {giver}", author, taker))
+    out.extend(_held(a, "release", -a.quantity, surplus_reason, author, giver) for a in surplus)
+    return out
+
+
+def _held(
+    a: Allocation, kind: Kind, quantity: Decimal, reason: str, author: str, reference: str
+) -> Movement:
+    return Movement(
+        kind=kind,
+        sku=a.sku,
+        warehouse=a.warehouse,
+        quantity=quantity,
+        reason=reason,
+        author=author,
+        reference=reference,
+    )

@@ -159,6 +159,24 @@ def merge_requests(
     return dict(sorted(merged.items()))
 
 
+def split_hold(
+    held: Sequence[Allocation], wanted: Mapping[str, Decimal], priorities: Mapping[str, int]
+) -> tuple[list[Allocation], list[Allocation]]:
+    """Split a hold being taken over into what moves (per SKU up to ``wanted``, from the
+    highest-priority warehouses first) and the surplus, which goes back on the shelf."""
+    left = dict(wanted)
+    moved: list[Allocation] = []
+    surplus: list[Allocation] = []
+    for a in sorted(held, key=lambda a: (a.sku, priorities.get(a.warehouse, 1_000), a.warehouse)):
+        take = min(a.quantity, max(left.get(a.sku, ZERO), ZERO))
+        if take > 0:
+            moved.append(Allocation(sku=a.sku, warehouse=a.warehouse, quantity=take))
+            left[a.sku] -= take
+        if a.quantity > take:
+            surplus.append(Allocation(sku=a.sku, warehouse=a.warehouse, quantity=a.quantity - take))
+    return moved, surplus
+
+
 def plan_issue(
     held: Sequence[Allocation], priorities: Mapping[str, int], lines: Sequence[IssueLine] | None
 ) -> list[Allocation]:

@@ -179,6 +179,7 @@ class ReservationRejected(Event, tag="inventory.ReservationRejected"):
     reservation_id: str
     command: Literal["reserve", "release", "issue", "receive"]
     reason: str
+    shipment_id: str | None = None  # the refused shipment, for "issue"
 
 
 InventoryMessage = (

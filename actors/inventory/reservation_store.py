@@ -7,7 +7,7 @@ through ``store``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -71,6 +71,14 @@ async def lock(conn: asyncpg.Connection, reservation_id: str) -> None:
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         f"inventory:reservation:{reservation_id}",
     )
+
+
+async def lock_all(conn: asyncpg.Connection, reservation_ids: Iterable[str]) -> None:
+    """Hold several reservations' locks (a take-over: the taker's and the giver's), taken in
+    id order, before any SKU lock: two commands locking the same reservations never wait for
+    each other in a cycle (a quote hold's expiry takes only its own)."""
+    for reservation_id in sorted(set(reservation_ids)):
+        await lock(conn, reservation_id)
 
 
 async def get(conn: asyncpg.Connection, reservation_id: str) -> Reservation:

@@ -1,4 +1,6 @@
-"""What reserving, releasing, issuing and expiring do, as transactions on the inventory's tables.
+"""What releasing, issuing and expiring do, as transactions on the inventory's tables, and
+what every reservation command shares (reserving itself, with take-overs, is in
+``reserving.py``).
 
 Each function loads the reservation, decides with ``domain``, writes the stock movements through
 ``service.StockWork`` (which holds the SKU locks) and returns the :class:`~service.Outcome` to
@@ -21,13 +23,10 @@ from actors.inventory.messages import (
     IssueStock,
     ReleaseStock,
     ReservationRejected,
-    ReserveStock,
     StockIssued,
     StockReleased,
-    StockReserved,
-    StockShortage,
 )
-from actors.inventory.service import Outcome, StockWork, Timer, expiry_timer, reservation_key
+from actors.inventory.service import Outcome, StockWork, expiry_timer
 from actors.inventory.settings import InventorySettings
 from hub.errors import DomainError, NotFound
 
@@ -35,18 +34,25 @@ MAX_ID = 200
 
 
 def rejected(
-    reservation_id: str, command: Literal["reserve", "release", "issue"], why: DomainError | str
+    reservation_id: str,
+    command: Literal["reserve", "release", "issue", "receive"],
+    why: DomainError | str,
+    key: str | None = None,
+    shipment_id: str | None = None,
 ) -> Outcome:
     """An outcome that only says no."""
     out = Outcome()
-    out.emit(ReservationRejected(reservation_id=reservation_id, command=command, reason=str(why)))
+    refusal = ReservationRejected(
+        reservation_id=reservation_id, command=command, reason=str(why), shipment_id=shipment_id
+    )
+    out.emit(refusal, key)
     return out
 
 
-def check_id(reservation_id: str) -> None:
-    """A reservation id: 1 to 200 characters."""
+def check_id(reservation_id: str, what: str = "reservation") -> None:
+    """A reservation (or receipt) id: 1 to 200 characters."""
     if not reservation_id.strip() or len(reservation_id) > MAX_ID:
-        raise DomainError(f"invalid reservation id {reservation_id[:40]!r}")
+        raise DomainError(f"invalid {what} id {reservation_id[:40]!r}")
 
 
 def shown(allocations: list[Allocation]) -> tuple[Allocation, ...]:
@@ -60,82 +66,15 @@ def shown(allocations: list[Allocation]) -> tuple[Allocation, ...]:
 async def find(conn: asyncpg.Connection, reservation_id: str) -> rstore.Reservation | None:
     """The reservation (locked until the transaction ends), or None."""
     await rstore.lock(conn, reservation_id)
+    return await load(conn, reservation_id)
+
+
+async def load(conn: asyncpg.Connection, reservation_id: str) -> rstore.Reservation | None:
+    """The reservation, or None (lock it first)."""
     try:
         return await rstore.get(conn, reservation_id)
     except NotFound:
         return None
-
-
-async def reserve(
-    conn: asyncpg.Connection,
-    msg: ReserveStock,
-    *,
-    author: str,
-    settings: InventorySettings,
-    now: datetime,
-) -> Outcome:
-    """Hold what the reservation lacks, by warehouse priority; report what is short."""
-    rid = msg.reservation_id
-    try:
-        check_id(rid)
-        asked = domain.check_lines((line.sku, line.quantity) for line in msg.lines)
-        if msg.expires_at is not None and msg.expires_at <= now:
-            raise DomainError(f"the hold would expire in the past ({msg.expires_at.isoformat()})")
-    except DomainError as exc:
-        return rejected(rid, "reserve", exc)
-    before = await find(conn, rid)
-    if before is not None and before.status != "open":
-        return rejected(rid, "reserve", f"reservation {rid} is already {before.status}")
-    requested = domain.merge_requests(rstore.requested_total(before), asked)
-    work = await StockWork.open(conn, requested, settings, now)
-    try:
-        domain.check_lines(asked.items(), work.units())
-    except DomainError as exc:
-        return rejected(rid, "reserve", exc)
-    expires = msg.expires_at or (before.expires_at if before else None)
-    need = domain.missing(requested, rstore.served_total(before))
-    if before and not need and requested == before.requested and expires == before.expires_at:
-        return Outcome()  # asked again for what it already holds: nothing new
-    allocations = domain.allocate(need, work.levels.values())
-    await work.post(
-        [
-            domain.Movement(
-                kind="reservation",
-                sku=a.sku,
-                warehouse=a.warehouse,
-                quantity=a.quantity,
-                reason=f"reserved for {rid}",
-                author=author,
-                reference=rid,
-            )
-            for a in allocations
-        ]
-    )
-    await rstore.save(conn, rid, requested, expires, now)
-    await rstore.change_lines(conn, rid, allocations, held=1)
-    after = await rstore.get(conn, rid)
-    out = reserved_outcome(after)
-    if expires is not None and expires != (before.expires_at if before else None):
-        out.timers.append(
-            Timer(
-                ExpireReservation(reservation_id=rid, expires_at=expires),
-                expires,
-                expiry_timer(rid),
-                reservation_key(rid),
-            )
-        )
-    out.extend(await work.finish())
-    return out
-
-
-def reserved_outcome(r: rstore.Reservation) -> Outcome:
-    """``StockReserved`` with everything held, and ``StockShortage`` when something is short."""
-    out = Outcome()
-    short = domain.shortages(r.requested, r.served)
-    out.emit(StockReserved(reservation_id=r.id, allocations=shown(r.held), complete=not short))
-    if short:
-        out.emit(StockShortage(reservation_id=r.id, shortages=tuple(short)))
-    return out
 
 
 async def release(
@@ -208,7 +147,7 @@ async def issue(
     rid, sid = msg.reservation_id, msg.shipment_id
     r = await find(conn, rid)
     if r is None:
-        return rejected(rid, "issue", f"no reservation {rid!r}")
+        return rejected(rid, "issue", f"no reservation {rid!r}", shipment_id=sid)
     if await rstore.shipment_known(conn, rid, sid):
         return Outcome()
     try:
@@ -221,7 +160,7 @@ async def issue(
         if not plan:
             raise DomainError(f"reservation {rid} holds nothing to issue")
     except DomainError as exc:
-        return rejected(rid, "issue", exc)
+        return rejected(rid, "issue", exc, shipment_id=sid)
     await work.post(
         [
             domain.Movement(

@@ -36,6 +36,11 @@ def reservation_key(reservation_id: str) -> str:
     return f"reservation:{reservation_id}"
 
 
+def receipt_key(receipt_id: str) -> str:
+    """The bus key of a ``ReceiveStock`` and the events it causes."""
+    return f"receipt:{receipt_id}"
+
+
 def expiry_timer(reservation_id: str) -> str:
     """The name of a quote hold's expiry timer."""
     return f"inventory:expire:{reservation_id}"
@@ -53,11 +58,13 @@ class Timer:
 
 @dataclass
 class Outcome:
-    """What a change publishes: events (with their keys), timers to set, timers to cancel."""
+    """What a change publishes: events (with their keys), timers to set, timers to cancel, and
+    notes worth a log line (the handler logs them with its message's ids)."""
 
     events: list[tuple[Event, str | None]] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     cancels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def emit(self, event: Event, key: str | None = None) -> None:
         """Publish ``event`` (``key`` None: the key of the message being handled)."""
@@ -68,6 +75,7 @@ class Outcome:
         self.events.extend(other.events)
         self.timers.extend(other.timers)
         self.cancels.extend(other.cancels)
+        self.notes.extend(other.notes)
 
 
 class StockWork:

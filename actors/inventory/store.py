@@ -159,6 +159,29 @@ async def post(
     return [record_to(MovementRow, r) for r in rows]
 
 
+async def known_skus(conn: asyncpg.Connection, skus: Sequence[str]) -> set[str]:
+    """Those of ``skus`` the inventory has a row for (from the catalog or a stock change)."""
+    rows = await conn.fetch("SELECT sku FROM inventory_skus WHERE sku = ANY($1::text[])", skus)
+    return {r["sku"] for r in rows}
+
+
+async def lock_receipt(conn: asyncpg.Connection, receipt_id: str) -> None:
+    """Hold a receipt's lock until the transaction ends (taken before any SKU lock), so the
+    same receipt sent twice at once is booked once."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"inventory:receipt:{receipt_id}"
+    )
+
+
+async def receipt_booked(conn: asyncpg.Connection, receipt_id: str) -> bool:
+    """True if receipt movements with this reference exist."""
+    found = await conn.fetchval(
+        "SELECT true FROM inventory_movements WHERE reference = $1 AND kind = 'receipt' LIMIT 1",
+        receipt_id,
+    )
+    return found is True
+
+
 async def save_state(conn: asyncpg.Connection, state: SkuState, at: datetime) -> None:
     """Store a SKU's published figures, version and low flag."""
     await conn.execute(

@@ -172,15 +172,14 @@ async def stock_issued(conn: asyncpg.Connection, msg: StockIssued, *, now: datet
 
 async def issue_refused(conn: asyncpg.Connection, msg: ReservationRejected) -> Outcome:
     """The warehouses refused a shipment: it is ``refused``, with their reason. The event names
-    no shipment, so it is the order's oldest one still waiting (the inventory handles one
-    reservation's commands in order)."""
+    the shipment; one from an older hub that does not is taken as the order's oldest one still
+    waiting (the inventory handles one reservation's commands in order)."""
     out = Outcome()
     order = await store.find(conn, msg.reservation_id)
     if order is None:
         return out
     waiting = await sstore.shipments(conn, order.id, "requested")
-    named = getattr(msg, "shipment_id", None)
-    refused = next((s for s in waiting if s.id == named), waiting[0] if waiting else None)
+    refused = next((s for s in waiting if s.id == msg.shipment_id), waiting[0] if waiting else None)
     if refused is None:
         out.notes.append(f"issue refused for {order.id} but no shipment waits: {msg.reason}")
         return out

@@ -1,9 +1,10 @@
-"""Helpers of the inventory tests: clean tables, opening stock, an event recorder."""
+"""Helpers of the inventory tests: clean tables, opening stock, an event recorder, sending
+commands and waiting for them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 import asyncpg
 
 from actors.inventory import domain
+from actors.inventory.actor import InventoryActor
 from actors.inventory.messages import (
     LowStockDigest,
     ReservationRejected,
     StockChanged,
     StockIssued,
+    StockReceived,
     StockReleased,
     StockReserved,
     StockShortage,
@@ -23,6 +26,11 @@ from actors.inventory.messages import (
 from actors.inventory.service import StockWork, write_outcome
 from actors.inventory.settings import InventorySettings
 from hub.actor import Actor, Context, handler
+from hub.bootstrap import Hub
+from hub.messages import Envelope, Message, encode
+from tests.support import eventually
+
+StartHub = Callable[..., Any]
 
 TABLES = (
     "inventory_skus, inventory_stock, inventory_movements, inventory_reservations, "
@@ -35,6 +43,7 @@ InventoryEvent = (
     | StockShortage
     | StockReleased
     | StockIssued
+    | StockReceived
     | StockChanged
     | LowStockDigest
     | ReservationRejected
@@ -73,7 +82,10 @@ async def receive(
             await write_outcome(conn, outcome, actor="test")
 
 
-async def stock(conn: asyncpg.Connection, sku: str) -> dict[str, tuple[Decimal, Decimal]]:
+Figure = Decimal | int  # compared with whole numbers written as ints in the tests
+
+
+async def stock(conn: asyncpg.Connection, sku: str) -> dict[str, tuple[Figure, Figure]]:
     """{warehouse: (on hand, reserved)} of a SKU."""
     rows = await conn.fetch(
         "SELECT warehouse, on_hand, reserved FROM inventory_stock WHERE sku = $1", sku
@@ -121,3 +133,30 @@ class Recorder(Actor, name="inventory-recorder"):
     def of(self, cls: type, **match: Any) -> list[Any]:
         """The events of ``cls`` whose fields equal ``match``."""
         return [e for e in self.by_type[cls] if all(getattr(e, k) == v for k, v in match.items())]
+
+
+async def started(
+    start_hub: StartHub, settings: InventorySettings | None = None
+) -> tuple[Hub, Recorder]:
+    """A hub running the inventory actor (``settings``) and a recorder of its events."""
+    recorder = Recorder()
+    hub, _ = await start_hub(InventoryActor(settings), recorder)
+    return hub, recorder
+
+
+async def send(hub: Hub, msg: Message, key: str | None = None) -> Envelope:
+    """Publish ``msg`` as a new message acting for ``user:7``."""
+    env = Envelope.new(msg, key=key, actor="user:7")
+    await hub.bus.publish(env, encode(msg))
+    return env
+
+
+async def done(conn: asyncpg.Connection, env: Envelope) -> None:
+    """Wait until the inventory actor has handled (committed) this message."""
+    await eventually(
+        lambda: conn.fetchval(
+            "SELECT true FROM hub_inbox WHERE actor = 'inventory' AND message_id = $1",
+            env.message_id,
+        ),
+        what=f"{env.type} handled",
+    )

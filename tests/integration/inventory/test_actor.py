@@ -12,7 +12,6 @@ import asyncpg
 import msgspec
 
 from actors.catalog.messages import Attributes, ProductsChanged, ProductSnapshot
-from actors.inventory.actor import InventoryActor
 from actors.inventory.messages import (
     Allocation,
     ExpireReservation,
@@ -34,18 +33,19 @@ from actors.inventory.messages import (
 from actors.inventory.service import StockWork, reservation_key
 from actors.inventory.settings import InventorySettings
 from hub.bootstrap import Hub
-from hub.messages import Envelope, Message, encode
-from tests.integration.inventory.support import Recorder, ledger_mismatches, receive, stock
+from hub.messages import Envelope, Message
+from tests.integration.inventory.support import (
+    done,
+    ledger_mismatches,
+    receive,
+    send,
+    started,
+    stock,
+)
 from tests.support import eventually
 
 StartHub = Callable[..., Any]
 STOCK_CHANGED = "inventory.StockChanged"
-
-
-async def send(hub: Hub, msg: Message, key: str | None = None) -> Envelope:
-    env = Envelope.new(msg, key=key, actor="user:7")
-    await hub.bus.publish(env, encode(msg))
-    return env
 
 
 def reserve(rid: str, *lines: tuple[str, str], expires_at: datetime | None = None) -> ReserveStock:
@@ -56,28 +56,9 @@ def reserve(rid: str, *lines: tuple[str, str], expires_at: datetime | None = Non
     )
 
 
-async def started(
-    start_hub: StartHub, settings: InventorySettings | None = None
-) -> tuple[Hub, Recorder]:
-    recorder = Recorder()
-    hub, _ = await start_hub(InventoryActor(settings), recorder)
-    return hub, recorder
-
-
 async def do(hub: Hub, msg: Message) -> Envelope:
     rid = getattr(msg, "reservation_id", "")
     return await send(hub, msg, key=reservation_key(rid))
-
-
-async def done(conn: asyncpg.Connection, env: Envelope) -> None:
-    """Wait until the inventory actor has handled (committed) this message."""
-    await eventually(
-        lambda: conn.fetchval(
-            "SELECT true FROM hub_inbox WHERE actor = 'inventory' AND message_id = $1",
-            env.message_id,
-        ),
-        what=f"{env.type} handled",
-    )
 
 
 async def emitted(conn: asyncpg.Connection, type_: str, rid: str) -> int:
@@ -240,7 +221,7 @@ async def test_issuing_more_than_is_held_is_refused(
         ),
     )
     [refused] = await eventually(lambda: rec.of(ReservationRejected, reservation_id="order-8"))
-    assert refused.command == "issue"
+    assert (refused.command, refused.shipment_id) == ("issue", "S1")
     assert "cannot issue 3 of BULB" in refused.reason
     assert await stock(inv, "BULB") == {"HQ": (3, 2)}
 

@@ -198,7 +198,7 @@ async def test_concurrent_reservations_in_two_processes_never_oversell(
     wave = orders(rng, "order", RESERVATIONS)
     stock = opening_stock(wave)
     await receive(inv, stock)
-    on_hand = defaultdict(D)
+    on_hand: defaultdict[str, D] = defaultdict(D)
     for sku, _, q in stock:
         on_hand[sku] += q
     recorder = Recorder()
@@ -222,7 +222,7 @@ async def test_concurrent_reservations_in_two_processes_never_oversell(
     assert set(short) == incomplete and set(short.values()) == {1}
     assert len(incomplete) > RESERVATIONS / 3  # demand is three times the stock
 
-    allocated = defaultdict(D)
+    allocated: defaultdict[str, D] = defaultdict(D)
     for event in recorder.of(StockReserved):
         for a in event.allocations:
             allocated[a.sku] += a.quantity

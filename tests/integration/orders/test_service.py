@@ -563,15 +563,22 @@ async def test_a_shipment_the_warehouses_refuse_is_marked_refused(
     conn: asyncpg.Connection,
 ) -> None:
     await at(conn, "o-1", S.confirmed)
-    await apply(conn, ship("o-1", "s1", ("STRIP", "6", "W3")))
+    await apply(conn, ship("o-1", "s1", ("STRIP", "1", None)))
+    await apply(conn, ship("o-1", "s2", ("STRIP", "6", "W3")))
     refusal = ReservationRejected(
-        reservation_id="o-1", command="issue", reason="cannot issue 6 of STRIP in W3"
+        reservation_id="o-1",
+        command="issue",
+        reason="cannot issue 6 of STRIP in W3",
+        shipment_id="s2",
     )
     await apply(conn, lambda c: service.issue_refused(c, refusal))
-    row = await conn.fetchrow("SELECT status, refusal FROM order_shipments WHERE id = 's1'")
-    assert tuple(row) == ("refused", "cannot issue 6 of STRIP in W3")
+    rows = await conn.fetch("SELECT id, status, refusal FROM order_shipments ORDER BY id")
+    assert [tuple(r) for r in rows] == [
+        ("s1", "requested", None),
+        ("s2", "refused", "cannot issue 6 of STRIP in W3"),
+    ]
     # what it asked for can be asked again
-    await apply(conn, ship("o-1", "s2", ("STRIP", "6", None)))
+    await apply(conn, ship("o-1", "s3", ("STRIP", "5", None)))
 
 
 async def test_returning_more_than_was_shipped_is_refused(conn: asyncpg.Connection) -> None:
