@@ -3,8 +3,11 @@
 Rendering a document takes tens to hundreds of milliseconds of CPU, so it never runs on the
 event loop: :class:`PdfRenderer` sends the HTML to a worker process and awaits the bytes.
 
-- **Recycled workers**: each worker renders at most ``max_tasks`` documents and is then
-  replaced, so a leak in the layout engine cannot grow forever.
+- **Recycled workers**: a pool of ``workers`` processes renders at most ``workers * max_tasks``
+  documents and is then retired (its documents in progress finish) for a fresh one, so a leak
+  in the layout engine cannot grow forever. The pool is replaced whole rather than with
+  ``max_tasks_per_child``: on Python 3.11 that option can stop replacing exited workers and
+  stall every later render (CPython gh-115634).
 - **Time limit**: a render that takes longer than ``timeout`` seconds raises
   :class:`RenderTimeout`; the pool is torn down (its stuck worker killed) and rebuilt for the
   next render.
@@ -51,16 +54,27 @@ class PdfRenderer:
         self.timeout = timeout
         self._assets = str(assets.resolve()) if assets is not None else None
         self._pool: ProcessPoolExecutor | None = None
+        self._rendered = 0  # documents sent to the current pool
+        self._retired: list[ProcessPoolExecutor] = []
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is not None and self._rendered >= self._workers * self._max_tasks:
+            self._retire(self._pool)
         if self._pool is None:
             # spawn: a fresh interpreter, not a copy of the hub's event loop and sockets
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=self._max_tasks,
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
             )
+            self._rendered = 0
+        self._rendered += 1
         return self._pool
+
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        """Stop sending documents to ``pool``; its workers exit once their documents are done."""
+        self._pool = None
+        self._retired = [p for p in self._retired if getattr(p, "_processes", None)]
+        self._retired.append(pool)
+        pool.shutdown(wait=False)
 
     async def render(self, html: str, *, base_url: str | None = None) -> bytes:
         """The PDF of ``html``; :class:`RenderTimeout` past the limit, :class:`RenderError`
@@ -91,9 +105,11 @@ class PdfRenderer:
 
     async def close(self) -> None:
         """Stop the workers (waiting for the documents in progress)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+        pools = [*self._retired, *([self._pool] if self._pool is not None else [])]
+        self._pool, self._retired = None, []
+        loop = asyncio.get_running_loop()
+        for pool in pools:
+            await loop.run_in_executor(None, pool.shutdown)
 
 
 def _render(html: str, base_url: str | None, assets: str | None) -> tuple[bytes, list[str]]:

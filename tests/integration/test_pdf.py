@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import os
@@ -45,14 +46,15 @@ async def test_romanian_text_comes_out_whole(renderer: PdfRenderer) -> None:
 
 
 async def test_rendering_happens_in_recycled_worker_processes(renderer: PdfRenderer) -> None:
-    workers: set[int] = set()
-    for _ in range(3):  # max_tasks=2: the third document gets a fresh worker
+    workers: list[set[int]] = []
+    for _ in range(5):  # max_tasks=2: the third and fifth documents get a fresh worker
         assert (await renderer.render(DOC.format(note="x"))).startswith(b"%PDF-")
         pool = renderer._pool
         assert pool is not None
-        workers |= set(pool._processes)  # type: ignore[attr-defined]
-    assert os.getpid() not in workers
-    assert len(workers) == 2
+        workers.append(set(pool._processes))  # type: ignore[attr-defined]
+    assert os.getpid() not in set().union(*workers)
+    assert workers[0] == workers[1] != workers[2] == workers[3] != workers[4]
+    assert len(set().union(*workers)) == 3
 
 
 async def test_a_template_cannot_make_the_hub_fetch_urls_or_read_files(
@@ -89,3 +91,15 @@ async def test_a_document_over_the_time_limit_is_stopped_and_the_next_one_render
         assert (await renderer.render(DOC.format(note="după"))).startswith(b"%PDF-")
     finally:
         await renderer.close()
+
+
+async def test_documents_in_flight_finish_while_pools_are_swapped() -> None:
+    renderer = PdfRenderer(workers=1, max_tasks=1, timeout=60)
+    try:
+        notes = [f"document {i}" for i in range(5)]
+        documents = await asyncio.gather(*(renderer.render(DOC.format(note=n)) for n in notes))
+        assert [n in text_of(d) for n, d in zip(notes, documents, strict=True)] == [True] * 5
+        assert len(renderer._retired) >= 1
+    finally:
+        await renderer.close()
+    assert renderer._pool is None and renderer._retired == []
