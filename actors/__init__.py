@@ -8,6 +8,8 @@ INSTALLED: tuple[str, ...] = (
     "actors.catalog.actor:factory",
     "actors.pricing.actor:factory",
     "actors.inventory.actor:factory",
+    "actors.orders.actor:factory",
+    "actors.quotations.actor:factory",
 )
 
 # API route groups (``hub.edge.api.Api``) of the contexts, served under /api/v1:
@@ -16,6 +18,8 @@ APIS: tuple[str, ...] = (
     "actors.catalog.api:api",
     "actors.pricing.api:api",
     "actors.inventory.api:api",
+    "actors.orders.api:api",
+    "actors.quotations.api:api",
 )
 
 # Demo data seeds (``async def seed(conn)``), applied once per database in this order when
@@ -31,4 +35,6 @@ SETTINGS: dict[str, str] = {
     "catalog": "actors.catalog.settings:CatalogSettings",
     "pricing": "actors.pricing.settings:PricingSettings",
     "inventory": "actors.inventory.settings:InventorySettings",
+    "orders": "actors.orders.settings:OrdersSettings",
+    "quotations": "actors.quotations.settings:QuotationsSettings",
 }

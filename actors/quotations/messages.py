@@ -1,8 +1,14 @@
 """The quotations' public contract: its durable timers and what a quotation went through.
 
-Quotations are created and moved through the API (``actors.quotations.api``); the timers below
-are the quotations actor's own (``ctx.schedule`` with a name per quote, so a restart neither
-loses nor doubles them). Events are keyed ``quotation:<id>``.
+Quotations are created and moved through the API (``actors.quotations.api``). The timers below
+are durable timers named per quote (``quotation:<id>:expire``, ``quotation:<id>:remind``), set
+when a quote is sent and cancelled as it moves on, so a restart neither loses nor doubles them;
+the quotations actor handles them. Events are keyed ``quotation:<id>``.
+
+What the quotations send others: ``pricing.PriceCart`` (request ``quote:<id>``), the stock hold
+(``inventory.ReserveStock`` / ``ReleaseStock``, reservation ``quote:<id>``), the reminder
+(``notifications.NotifyCustomer``, key ``quotation:<id>:expiring``) and the order
+(``orders.PlaceOrder``, source ``quotation``).
 """
 
 from __future__ import annotations
