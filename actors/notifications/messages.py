@@ -11,10 +11,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import msgspec
+
 from hub.messages import Command
 
 Channel = Literal["email", "whatsapp", "in_app"]
 Language = Literal["ro", "en"]
+
+
+class Attachment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A file that goes with the email (an invoice PDF): ``content`` is Base64 in JSON."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 class NotifyCustomer(Command, tag="notifications.NotifyCustomer"):
@@ -28,6 +38,7 @@ class NotifyCustomer(Command, tag="notifications.NotifyCustomer"):
     phone: str | None = None
     language: Language = "ro"
     channels: tuple[Channel, ...] = ()  # empty: as the customer's preferences say
+    attachments: tuple[Attachment, ...] = ()  # email only (invoice or proforma PDF)
 
 
 NotificationsMessage = NotifyCustomer
