@@ -130,6 +130,24 @@ class Metrics:
         self.restarts = Counter(
             "hub_task_restarts", "Supervised task restarts", ("task",), registry=r
         )
+        self.breaker_open = Gauge(
+            "hub_breaker_open",
+            "1 while a partner's circuit breaker is open",
+            ("partner",),
+            registry=r,
+        )
+        self.breaker_transitions = Counter(
+            "hub_breaker_transitions",
+            "Circuit breaker state changes",
+            ("partner", "to"),
+            registry=r,
+        )
+        self.outbound = Counter(
+            "hub_outbound_requests",
+            "Calls to partner APIs by outcome (status class, timeout, error, breaker_open)",
+            ("partner", "outcome"),
+            registry=r,
+        )
 
 
 def redact(
