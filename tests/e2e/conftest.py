@@ -11,8 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import connectors
+from hub.bus.amqp import AmqpBus
 from hub.edge.api import Api
 from hub.edge.app import create_app
+from hub.edge.keys import BUS
 from hub.edge.webhooks import load_sources
 from hub.settings import HubSettings, Secret
 from tests.e2e.api_support import AUTH_TABLES, JWT_SECRET, Edge
@@ -58,7 +60,27 @@ async def start_api(
 
     yield start
     for client in reversed(clients):
+        bus = client.app.get(BUS, None)
+        declared = sorted(bus.declared) if isinstance(bus, AmqpBus) else []
         await client.close()
+        if declared:
+            # the actors' queues go now: left to expire, a few hundred of them hold enough of
+            # the broker's file descriptors that a later test cannot open a channel
+            await _delete_topology(amqp_url, bus, declared)
+
+
+async def _delete_topology(amqp_url: str, used: AmqpBus, actors: list[str]) -> None:
+    cleaner = AmqpBus(
+        amqp_url,
+        prefix=used.prefix,
+        retry_delays=used.retry_delays,
+        queue_expires=used.queue_expires,
+    )
+    await cleaner.start()
+    try:
+        await cleaner.delete_topology(actors)
+    finally:
+        await cleaner.close()
 
 
 @pytest.fixture
