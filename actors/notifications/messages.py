@@ -41,4 +41,12 @@ class NotifyCustomer(Command, tag="notifications.NotifyCustomer"):
     attachments: tuple[Attachment, ...] = ()  # email only (invoice or proforma PDF)
 
 
-NotificationsMessage = NotifyCustomer
+class RetryDelivery(Command, tag="notifications.RetryDelivery"):
+    """Timer: send a notification again on ``channel`` after a failure that sent nothing."""
+
+    notification_id: str
+    channel: Channel
+    attempt: int  # the attempt this retry is (2 = the first retry)
+
+
+NotificationsMessage = NotifyCustomer | RetryDelivery
