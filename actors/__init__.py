@@ -10,6 +10,7 @@ INSTALLED: tuple[str, ...] = (
     "actors.inventory.actor:factory",
     "actors.orders.actor:factory",
     "actors.quotations.actor:factory",
+    "actors.notifications.actor:factory",
 )
 
 # API route groups (``hub.edge.api.Api``) of the contexts, served under /api/v1:
@@ -20,6 +21,8 @@ APIS: tuple[str, ...] = (
     "actors.inventory.api:api",
     "actors.orders.api:api",
     "actors.quotations.api:api",
+    "actors.notifications.api:api",
+    "actors.notifications.api_chat:api",
 )
 
 # Demo data seeds (``async def seed(conn)``), applied once per database in this order when
@@ -37,4 +40,5 @@ SETTINGS: dict[str, str] = {
     "inventory": "actors.inventory.settings:InventorySettings",
     "orders": "actors.orders.settings:OrdersSettings",
     "quotations": "actors.quotations.settings:QuotationsSettings",
+    "notifications": "actors.notifications.settings:NotificationsSettings",
 }

@@ -1,6 +1,9 @@
 """Partner systems (SmartBill, WooCommerce, WhatsApp, SendGrid, suppliers), one package each."""
 
-INSTALLED: tuple[str, ...] = ()
+INSTALLED: tuple[str, ...] = (
+    "connectors.sendgrid.actor:factory",
+    "connectors.whatsapp.actor:factory",
+)
 
 # Webhook source factories (``factory(settings: HubSettings) -> WebhookSource``), one per partner
 # that sends webhooks: ``create_app(settings, webhooks=hub.edge.webhooks.load_sources(WEBHOOKS))``.

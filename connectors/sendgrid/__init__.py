@@ -1,1 +1,2 @@
-"""Twilio SendGrid: the signed Event Webhook in; Mail Send comes later."""
+"""Twilio SendGrid: Mail Send (the connector actor, its client and simulator) and the signed
+Event Webhook in (docs/SENDGRID.md)."""

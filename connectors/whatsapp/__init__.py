@@ -1,1 +1,2 @@
-"""WhatsApp Business Cloud (Meta Graph API): webhooks in; sending comes later."""
+"""WhatsApp Business Cloud (Meta Graph API): messages out (the connector actor, its client and
+simulator) and the signed webhook in (docs/WHATSAPP.md)."""
