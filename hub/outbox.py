@@ -139,13 +139,20 @@ class OutboxRelay:
                     await asyncio.sleep(min(self._sweep * 2**failures, 30.0))
                 else:
                     failures = 0
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._sweep)
+                    await self._idle()
                 if listener.is_closed():
                     raise ConnectionError("LISTEN connection to PostgreSQL was lost")
         finally:
             with suppress(Exception):
                 await asyncio.shield(listener.close(timeout=2))
+
+    async def _idle(self) -> None:
+        """Wait for a wake-up or the sweep interval. Not ``asyncio.wait_for``: on Python 3.11 a
+        cancel landing as the event is set is swallowed by it (CPython gh-86296), and the relay
+        would run on after the hub stopped it, holding shutdown forever."""
+        with suppress(TimeoutError):
+            async with asyncio.timeout(self._sweep):
+                await self._wake.wait()
 
     async def drain(self) -> int:
         """Publish every pending row that can be published now; return how many were."""

@@ -83,7 +83,8 @@ class PdfRenderer:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(pool, _render, html, base_url, self._assets)
         try:
-            pdf, refused = await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see hub.outbox._idle
+                pdf, refused = await future
         except TimeoutError:
             self._discard(pool)
             raise RenderTimeout(f"the document took longer than {self.timeout:g} s") from None

@@ -181,7 +181,8 @@ async def ready(request: web.Request) -> web.Response:
 
 async def _check(ping: Callable[[], Awaitable[None]]) -> str | None:
     try:
-        await asyncio.wait_for(ping(), READY_TIMEOUT)
+        async with asyncio.timeout(READY_TIMEOUT):  # not wait_for: see hub.outbox._idle
+            await ping()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return None
