@@ -39,8 +39,10 @@ class Supervisor:
         initial: float = 0.2,
         maximum: float = 30.0,
         stable_after: float = 60.0,
+        abandon_after: float = 30.0,
     ) -> None:
         self._metrics = metrics
+        self._abandon_after = abandon_after
         self._initial = initial
         self._maximum = maximum
         self._stable_after = stable_after
@@ -112,12 +114,28 @@ class Supervisor:
                 return
 
     async def stop(self, name: str | None = None) -> None:
-        """Cancel one task, or all of them, and wait until they are gone."""
+        """Cancel one task, or all of them, and wait until they are gone.
+
+        A task still running ``abandon_after`` seconds after its cancellation swallowed it (a
+        bug: see ``hub.outbox.OutboxRelay._idle``): it is logged as an error and left behind,
+        so a stopping hub still stops instead of waiting forever.
+        """
         names = [name] if name else list(self._tasks)
-        tasks = [self._tasks.pop(n) for n in names if n in self._tasks]
-        for task in tasks:
+        tasks = {n: self._tasks.pop(n) for n in names if n in self._tasks}
+        for task in tasks.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(set(tasks.values()), timeout=self._abandon_after)
+            for n, task in tasks.items():
+                if task in pending:
+                    log.error(
+                        "task %s ignored its cancellation for %.0f s; abandoned (a bug: report it)",
+                        n,
+                        self._abandon_after,
+                        extra={"task": n},
+                    )
+                elif not task.cancelled() and task.exception() is not None:
+                    log.debug("task %s ended with %r", n, task.exception())
         for n in names:
             if n in self.status:
                 self.status[n].state = "stopped"

@@ -276,3 +276,25 @@ async def test_shutdown_during_backoff_ends_at_once(metrics: Metrics) -> None:
     assert loop.time() - began < 1.0
     assert len(task.starts) == 1
     assert sup.status["flaky"].state == "stopped"
+
+
+async def test_stop_abandons_a_task_that_swallows_its_cancellation(
+    metrics: Metrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    sup = Supervisor(metrics, initial=0.01, abandon_after=0.2)
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue  # the bug being guarded against: a lost cancellation
+
+    sup.start("stubborn", stubborn)
+    await eventually(lambda: sup.status["stubborn"].state == "running")
+    await asyncio.wait_for(sup.stop(), timeout=5)  # returns instead of waiting forever
+
+    assert sup.status["stubborn"].state == "stopped"
+    assert "task stubborn ignored its cancellation" in caplog.text
+    release.set()
