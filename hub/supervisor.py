@@ -73,7 +73,7 @@ class Supervisor:
             status.state = "running"
             try:
                 await run()
-                if status.state == "stopping":
+                if status.state in ("stopping", "stopped"):  # stopped: it was abandoned
                     status.state = "stopped"
                     return
                 raise RuntimeError("returned while it should run until stopped")
@@ -87,7 +87,7 @@ class Supervisor:
                 exc.__cause__ = cancelled
             except Exception as error:
                 exc = error
-            if status.state == "stopping":
+            if status.state in ("stopping", "stopped"):
                 status.state = "stopped"
                 log.warning("task %s failed while stopping: %r", name, exc)
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -282,14 +283,15 @@ async def test_stop_abandons_a_task_that_swallows_its_cancellation(
     metrics: Metrics, caplog: pytest.LogCaptureFixture
 ) -> None:
     sup = Supervisor(metrics, initial=0.01, abandon_after=0.2)
-    release = asyncio.Event()
+    release, ended = asyncio.Event(), asyncio.Event()
 
     async def stubborn() -> None:
-        while not release.is_set():
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                continue  # the bug being guarded against: a lost cancellation
+        try:
+            while not release.is_set():
+                with contextlib.suppress(asyncio.CancelledError):  # the bug guarded against
+                    await release.wait()
+        finally:
+            ended.set()
 
     sup.start("stubborn", stubborn)
     await eventually(lambda: sup.status["stubborn"].state == "running")
@@ -297,4 +299,7 @@ async def test_stop_abandons_a_task_that_swallows_its_cancellation(
 
     assert sup.status["stubborn"].state == "stopped"
     assert "task stubborn ignored its cancellation" in caplog.text
-    release.set()
+    release.set()  # when the abandoned task ends at last, it is not restarted
+    await eventually(ended.is_set)
+    await asyncio.sleep(0.05)  # a restart would be due after 0.01 s
+    assert sup.status["stubborn"].state == "stopped" and restarts(metrics, "stubborn") == 0
