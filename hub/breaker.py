@@ -123,11 +123,20 @@ class Breaker:
             self._held_until = 0.0
             if self._cb.current_state == "open":
                 self._cb.half_open()
+        failure: BaseException | None = None
         try:
             with self._cb.calling():
-                yield
+                try:
+                    yield
+                except BaseException as exc:
+                    failure = exc
+                    raise
         except pybreaker.CircuitBreakerError:
-            # this failure opened it (pybreaker raises instead of the original error then)
+            if failure is not None:
+                # This call failed and its failure opened the breaker; pybreaker raises its own
+                # error instead, which would read as "not attempted". The call's own error says
+                # what happened (a timed-out write may have been done: never a blind retry).
+                raise failure from None
             raise BreakerOpen(self.name, self.reset_timeout, self._reason) from None
 
     def trip(self, seconds: float, reason: str) -> None:

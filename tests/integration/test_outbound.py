@@ -139,6 +139,24 @@ async def test_a_refused_connection_is_a_known_outcome() -> None:
     assert raised.value.outcome_unknown is False and len(sleeps.waits) == 1
 
 
+async def test_a_timed_out_write_that_opens_the_breaker_is_still_an_unknown_outcome(
+    served: tuple[Script, str],
+) -> None:
+    script, base = served
+    script.answers = ["hang"]
+    breaker = Breaker("ptripwrite", fail_max=1, reset_timeout=60)
+    api, _ = outbound(base, "ptripwrite", timeout=0.3, breaker=breaker)
+    try:
+        with pytest.raises(PartnerUnavailable) as raised:
+            await api.request("POST", "/invoice", json={}, retry=False)
+    finally:
+        await api.close()
+    # not BreakerOpen ("not attempted"): the partner may have done the work, a blind retry
+    # could issue a second invoice
+    assert not isinstance(raised.value, BreakerOpen)
+    assert raised.value.outcome_unknown is True and breaker.state == "open"
+
+
 async def test_an_outage_opens_the_breaker_and_later_calls_are_not_made(
     served: tuple[Script, str],
 ) -> None:
@@ -148,11 +166,11 @@ async def test_an_outage_opens_the_breaker_and_later_calls_are_not_made(
     breaker = Breaker("pdown", fail_max=3, reset_timeout=60, metrics=metrics)
     api, _ = outbound(base, "pdown", attempts=1, breaker=breaker)
     try:
-        for _ in range(2):
-            with pytest.raises(PartnerUnavailable):
+        for _ in range(3):  # the third failure opens it, and is still reported as itself
+            with pytest.raises(PartnerUnavailable) as failed:
                 await api.request("GET", "/")
-        with pytest.raises(BreakerOpen):  # the third failure opens it
-            await api.request("GET", "/")
+            assert not isinstance(failed.value, BreakerOpen) and failed.value.status == 500
+        assert breaker.state == "open"
         with pytest.raises(BreakerOpen) as refused:
             await api.request("GET", "/")
     finally:
