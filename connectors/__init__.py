@@ -18,6 +18,7 @@ SETTINGS: dict[str, str] = {
     "woocommerce": "connectors.woocommerce.settings:WooCommerceSettings",
     "whatsapp": "connectors.whatsapp.settings:WhatsAppSettings",
     "sendgrid": "connectors.sendgrid.settings:SendGridSettings",
+    "smartbill": "connectors.smartbill.settings:SmartBillSettings",
 }
 
 # API route groups (``hub.edge.api.Api``) of the connectors: ``"connectors.<partner>.api:api"``.

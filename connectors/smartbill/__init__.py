@@ -1,0 +1,1 @@
+"""SmartBill Cloud connector: typed REST client (``client.py``) and a faithful simulator."""
