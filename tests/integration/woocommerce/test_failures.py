@@ -162,10 +162,10 @@ async def test_an_outage_opens_the_breaker_and_later_calls_are_not_sent(
     simulator.outage(60)
     client = make_client(attempts=1, breaker_fail_max=2)
 
-    with pytest.raises(PartnerUnavailable) as down:
-        await client.get_product(1)
-    with pytest.raises(BreakerOpen):  # the second failure opens it
-        await client.get_product(1)
+    for _ in range(2):  # the second failure opens it, and is reported as itself
+        with pytest.raises(PartnerUnavailable) as down:
+            await client.get_product(1)
+        assert not isinstance(down.value, BreakerOpen)
     with pytest.raises(BreakerOpen) as still:
         await client.get_product(1)
 
