@@ -3,6 +3,7 @@
 INSTALLED: tuple[str, ...] = (
     "connectors.sendgrid.actor:factory",
     "connectors.whatsapp.actor:factory",
+    "connectors.woocommerce.actor:factory",
 )
 
 # Webhook source factories (``factory(settings: HubSettings) -> WebhookSource``), one per partner

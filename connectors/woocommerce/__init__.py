@@ -1,2 +1,2 @@
-"""WooCommerce (wp-json/wc/v3): webhooks in, the REST client and the simulator
-(docs/WOOCOMMERCE.md); the connector actor comes later."""
+"""WooCommerce (wp-json/wc/v3): webhooks in, the REST client, the simulator and the connector
+actor (docs/WOOCOMMERCE.md)."""
