@@ -11,6 +11,7 @@ INSTALLED: tuple[str, ...] = (
     "actors.orders.actor:factory",
     "actors.quotations.actor:factory",
     "actors.notifications.actor:factory",
+    "actors.invoicing.actor:factory",
 )
 
 # API route groups (``hub.edge.api.Api``) of the contexts, served under /api/v1:
@@ -41,4 +42,5 @@ SETTINGS: dict[str, str] = {
     "orders": "actors.orders.settings:OrdersSettings",
     "quotations": "actors.quotations.settings:QuotationsSettings",
     "notifications": "actors.notifications.settings:NotificationsSettings",
+    "invoicing": "actors.invoicing.settings:InvoicingSettings",
 }

@@ -64,6 +64,7 @@ class IssueInvoice(Command, tag="invoicing.IssueInvoice"):
     shipment_id: str | None = None
     proforma_request_id: str | None = None  # the proforma this invoice follows
     currency: str = "RON"
+    customer_id: str | None = None  # the hub's customer, for the in-app copy of the email
 
 
 class IssueProforma(Command, tag="invoicing.IssueProforma"):
@@ -75,6 +76,7 @@ class IssueProforma(Command, tag="invoicing.IssueProforma"):
     party: Party
     lines: tuple[DocumentLine, ...]
     currency: str = "RON"
+    customer_id: str | None = None  # the hub's customer, for the in-app copy of the email
 
 
 class IssueCreditNote(Command, tag="invoicing.IssueCreditNote"):

@@ -164,6 +164,7 @@ async def ask(
                 party=party(order),
                 lines=lines,
                 currency=order.currency,
+                customer_id=order.customer_id,
             ),
             order_key(order.id),
         )
@@ -181,6 +182,7 @@ async def ask(
             shipment_id=shipment_id,
             proforma_request_id=proforma,
             currency=order.currency,
+            customer_id=order.customer_id,
         ),
         order_key(order.id),
     )

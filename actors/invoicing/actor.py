@@ -1,0 +1,523 @@
+"""The ``invoicing`` actor: each request_id becomes at most one SmartBill document.
+
+Every POST is preceded by a committed ``issuing`` row carrying the series' ``nextNumber``
+(``expected_number``) and followed by a committed ``issued`` row; the row decides what a repeated
+command, a redelivery or a timer does (docs/INVOICING.md):
+
+- refused (:class:`SmartBillRejected`): ``DocumentFailed(parked=False)``;
+- certainly not made (5xx, outage, 403 block, breaker open): back to ``intent``, a durable
+  ``IssueAttempt`` timer with backoff;
+- answer lost (:class:`OutcomeUnknown`) or a row found ``issuing`` (a crash): a timer after
+  ``reconcile_after``, then :func:`reconcile`: issued → that number; absent → issue again;
+  ambiguous → ``DocumentFailed(parked=True)``;
+- issued: ``InvoiceIssued``/``ProformaIssued``/``CreditNoteIssued`` once (``announced``), then
+  the PDF and ``NotifyCustomer`` once (``notified``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from actors.invoicing import documents, store
+from actors.invoicing.messages import (
+    CreditNoteIssued,
+    DocumentFailed,
+    DocumentKind,
+    InvoiceIssued,
+    IssueCreditNote,
+    IssueInvoice,
+    IssueProforma,
+    ProformaIssued,
+)
+from actors.invoicing.settings import InvoicingSettings
+from actors.invoicing.settings import load_settings as load_invoicing
+from actors.notifications.messages import Attachment, NotifyCustomer
+from connectors.smartbill.client import SmartBillClient, build_client
+from connectors.smartbill.errors import SmartBillRejected
+from connectors.smartbill.reconcile import reconcile
+from connectors.smartbill.settings import SmartBillSettings
+from connectors.smartbill.settings import load_settings as load_smartbill
+from connectors.smartbill.wire import DocumentResponse, Estimate, Invoice, Tax
+from hub.actor import Actor, Context, handler
+from hub.bootstrap import Resources
+from hub.db import Database
+from hub.errors import ConfigError, TransientError
+from hub.messages import Command
+from hub.ratelimit import limiter_for
+from hub.settings import env_name
+
+log = logging.getLogger(__name__)
+
+Request = IssueInvoice | IssueProforma | IssueCreditNote
+_TYPES: dict[str, type[Request]] = {
+    "invoice": IssueInvoice,
+    "proforma": IssueProforma,
+    "credit_note": IssueCreditNote,
+}
+
+
+class IssueAttempt(Command, tag="invoicing.IssueAttempt"):
+    """Internal timer: issue a waiting request again, reconcile one whose answer was lost, or
+    fetch an issued document's PDF for its email."""
+
+    request_id: str
+
+
+def backoff(base: float, cap: float, attempts: int, retry_after: float | None) -> float:
+    """Seconds before the next try: doubling, capped, never sooner than SmartBill asked."""
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return float(max(delay, retry_after or 0.0))
+
+
+def timer_name(request_id: str) -> str:
+    """The one durable timer of a request."""
+    return f"invoicing:{request_id}"
+
+
+class InvoicingActor(Actor, name="invoicing"):
+    """Issues invoices, proformas and stornos in SmartBill, each request at most once."""
+
+    def __init__(
+        self,
+        settings: InvoicingSettings,
+        smartbill: SmartBillSettings,
+        db: Database,
+        client: SmartBillClient,
+    ) -> None:
+        self.settings = settings
+        self.smartbill = smartbill
+        self.db = db
+        self.client = client
+        self._taxes: tuple[Tax, ...] | None = None
+        self._series_locks: dict[str, asyncio.Lock] = {}
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    @handler
+    async def invoice(self, msg: IssueInvoice, ctx: Context) -> None:
+        await self._start(ctx, msg, "invoice", documents.gross(msg.lines), msg.shipment_id)
+
+    @handler
+    async def proforma(self, msg: IssueProforma, ctx: Context) -> None:
+        await self._start(ctx, msg, "proforma", documents.gross(msg.lines), None)
+
+    @handler
+    async def credit_note(self, msg: IssueCreditNote, ctx: Context) -> None:
+        await self._start(ctx, msg, "credit_note", documents.gross(msg.lines), None)
+
+    @handler
+    async def attempt(self, msg: IssueAttempt, ctx: Context) -> None:
+        self._require()
+        await self._follow_up(ctx, msg.request_id, retry=True)
+
+    # --- flow ---------------------------------------------------------------------------------
+
+    async def _start(
+        self, ctx: Context, msg: Request, kind: str, gross: Decimal, shipment_id: str | None
+    ) -> None:
+        self._require()
+        async with self.db.transaction() as conn:
+            added = await store.add(
+                conn,
+                request_id=msg.request_id,
+                order_id=msg.order_id,
+                kind=kind,
+                request=msgspec.json.encode(msg),
+                gross=gross,
+                shipment_id=shipment_id,
+                invoice_request_id=getattr(msg, "invoice_request_id", None),
+            )
+            known = None if added else await store.get(conn, msg.request_id)
+            other = None
+            if not added and known is None and kind != "credit_note":
+                other = await store.same_order(conn, msg.order_id, kind, shipment_id)
+        if added:
+            await self._issue(ctx, msg.request_id)
+        elif known is not None:
+            await self._follow_up(ctx, msg.request_id, retry=False)
+        elif isinstance(msg, IssueCreditNote):  # the invoice is reversed (or being) already
+            reason = f"invoice {msg.invoice_request_id} has a credit note already"
+            ctx.log.warning("credit note %s refused: %s", msg.request_id, reason)
+            ctx.emit(
+                DocumentFailed(
+                    request_id=msg.request_id,
+                    order_id=msg.order_id,
+                    document="credit_note",
+                    reason=reason,
+                ),
+                key=f"order:{msg.order_id}",
+            )
+        else:  # the order's document exists under another request_id: never a second one
+            ctx.log.warning(
+                "%s %s not issued: order %s has it already as %s",
+                kind,
+                msg.request_id,
+                msg.order_id,
+                other.request_id if other else "?",
+            )
+
+    async def _follow_up(self, ctx: Context, request_id: str, *, retry: bool) -> None:
+        """A known request: announce its outcome, keep its timer, issue or reconcile it."""
+        async with self.db.transaction() as conn:
+            row = await store.get(conn, request_id)
+        if row is None:
+            return
+        if row.state == "issued":
+            await self._announce(ctx, row)
+            await self._notify(ctx, row)
+        elif row.state in ("failed", "parked"):
+            await self._announce(ctx, row)
+        elif row.state == "issuing":
+            if retry:
+                await self._reconcile(ctx, row)
+            else:  # a POST was made and its answer never recorded (a crash, or in flight now)
+                await self._later(ctx, row, "issuing", None, "no answer recorded")
+        elif retry or row.next_at is None:
+            await self._issue(ctx, request_id)
+        else:  # the timer may have been lost with a failed handler: set it again
+            self._timer(ctx, request_id, row)
+
+    async def _issue(self, ctx: Context, request_id: str) -> None:
+        """intent → (committed) issuing → POST → (committed) issued / failed / later."""
+        async with self.db.transaction() as conn:
+            row = await store.get(conn, request_id)
+        if row is None or row.state != "intent":
+            return
+        request = msgspec.json.decode(row.request, type=_TYPES[row.kind])
+        try:
+            if isinstance(request, IssueCreditNote):
+                await self._storno(ctx, row, request)
+                return
+            try:
+                series, body = self._body(request, await self._tax_list(), ctx)
+            except documents.DocumentProblem:
+                self._taxes = None  # perhaps a rate changed since the list was read: read again
+                series, body = self._body(request, await self._tax_list(), ctx)
+        except documents.DocumentProblem as exc:
+            await self._fail(ctx, row, str(exc), parked=False)
+            return
+        except (TransientError, ConfigError) as exc:
+            await self._refused_for_now(ctx, row, exc)
+            return
+        except SmartBillRejected as exc:
+            await self._fail(ctx, row, str(exc), parked=False)
+            return
+        async with self._series_lock(series):
+            try:
+                expected = await self.client.next_number(
+                    series, "f" if row.kind == "invoice" else "p"
+                )
+            except SmartBillRejected as exc:
+                await self._fail(ctx, row, str(exc), parked=False)
+                return
+            except (TransientError, ConfigError) as exc:
+                await self._refused_for_now(ctx, row, exc)
+                return
+            async with self.db.transaction() as conn:
+                if not await store.issuing(conn, request_id, series, expected):
+                    return  # another delivery took it
+            try:
+                if isinstance(body, Invoice):
+                    answer = await self.client.issue_invoice(body)
+                else:
+                    answer = await self.client.issue_estimate(body)
+            except Exception as exc:  # every outcome is recorded below
+                await self._after_error(ctx, row, exc)
+                return
+        await self._issued(ctx, request_id, answer)
+
+    def _body(
+        self, request: IssueInvoice | IssueProforma, taxes: tuple[Tax, ...], ctx: Context
+    ) -> tuple[str, Invoice | Estimate]:
+        if isinstance(request, IssueInvoice):
+            series = self.smartbill.invoice_series
+            return series, documents.invoice(request, taxes, series=series, now=ctx.now)
+        series = self.smartbill.proforma_series
+        return series, documents.estimate(request, taxes, series=series, now=ctx.now)
+
+    async def _storno(self, ctx: Context, row: store.Document, request: IssueCreditNote) -> None:
+        """Reverse the referenced invoice (SmartBill reverses whole invoices only)."""
+        async with self.db.transaction() as conn:
+            original = await store.get(conn, request.invoice_request_id)
+        if original is None or original.state in ("failed", "parked"):
+            why = "unknown" if original is None else original.state
+            await self._fail(
+                ctx, row, f"invoice {request.invoice_request_id} is {why}", parked=False
+            )
+            return
+        if original.state != "issued" or not original.series or not original.number:
+            await self._later(
+                ctx, row, "intent", self.settings.retry_backoff, "invoice not issued yet"
+            )
+            return
+        if row.gross != original.gross:
+            await self._fail(
+                ctx,
+                row,
+                f"partial return ({row.gross} of {original.gross} RON): SmartBill reverses whole "
+                f"invoices only; issue a negative invoice for {original.series} "
+                f"{original.number} by hand",
+                parked=True,
+            )
+            return
+        series = original.series
+        async with self._series_lock(series):
+            try:
+                expected = await self.client.next_number(series, "f")
+            except SmartBillRejected as exc:
+                await self._fail(ctx, row, str(exc), parked=False)
+                return
+            except (TransientError, ConfigError) as exc:
+                await self._refused_for_now(ctx, row, exc)
+                return
+            async with self.db.transaction() as conn:
+                if not await store.issuing(conn, row.request_id, series, expected):
+                    return
+            try:
+                answer = await self.client.reverse_invoice(
+                    series, original.number, issue_date=documents.issue_date(ctx.now)
+                )
+            except Exception as exc:  # every outcome is recorded below
+                await self._after_error(ctx, row, exc)
+                return
+        await self._issued(ctx, row.request_id, answer)
+
+    async def _after_error(self, ctx: Context, row: store.Document, exc: Exception) -> None:
+        if isinstance(exc, SmartBillRejected):
+            self._taxes = None  # a refusal may be a VAT pair changed since: read /tax again
+            await self._fail(ctx, row, str(exc), parked=False)
+        elif getattr(exc, "outcome_unknown", False):
+            await self._later(ctx, row, "issuing", None, str(exc))
+        elif isinstance(exc, (TransientError, ConfigError)):
+            await self._refused_for_now(ctx, row, exc)
+        else:  # not a typed answer: the POST may have been made
+            await self._later(ctx, row, "issuing", None, f"unexpected: {exc!r}")
+
+    async def _issued(self, ctx: Context, request_id: str, answer: DocumentResponse) -> None:
+        async with self.db.transaction() as conn:
+            row = await store.get(conn, request_id)
+            assert row is not None and row.series is not None
+            await store.issued(
+                conn, request_id, answer.series or row.series, answer.number, ctx.now
+            )
+            row = await store.get(conn, request_id)
+        assert row is not None
+        ctx.log.info("%s %s issued: %s %s", row.kind, request_id, row.series, row.number)
+        await ctx.cancel(timer_name(request_id))
+        await self._announce(ctx, row)
+        await self._notify(ctx, row)
+
+    async def _reconcile(self, ctx: Context, row: store.Document) -> None:
+        """A POST whose answer is unknown: read the series and decide."""
+        if not row.series or not row.expected_number:
+            await self._fail(ctx, row, "no series number recorded before the request", parked=True)
+            return
+        total = row.gross if row.kind == "invoice" else None
+        kind: Literal["invoice", "estimate"] = "estimate" if row.kind == "proforma" else "invoice"
+        try:
+            found = await reconcile(
+                self.client, kind=kind, series=row.series, expected=row.expected_number, total=total
+            )
+        except SmartBillRejected as exc:
+            await self._fail(ctx, row, f"reconciliation refused: {exc}", parked=True)
+            return
+        except (TransientError, ConfigError) as exc:
+            delay = self._backoff(row.attempts, getattr(exc, "retry_after", None))
+            await self._later(ctx, row, "issuing", delay, f"reconciliation: {exc}")
+            return
+        ctx.log.warning(
+            "%s %s reconciled: %s (%s)", row.kind, row.request_id, found.state, found.reason
+        )
+        if found.state == "issued" and found.number:
+            await self._issued(
+                ctx, row.request_id, DocumentResponse(series=row.series, number=found.number)
+            )
+        elif found.state == "absent":
+            async with self.db.transaction() as conn:
+                await store.later(conn, row.request_id, "intent", ctx.now, "reconciled: absent")
+            await self._issue(ctx, row.request_id)
+        else:
+            await self._fail(ctx, row, f"reconciliation ambiguous: {found.reason}", parked=True)
+
+    # --- outcomes -----------------------------------------------------------------------------
+
+    async def _refused_for_now(self, ctx: Context, row: store.Document, exc: Exception) -> None:
+        delay = self._backoff(row.attempts + 1, getattr(exc, "retry_after", None))
+        await self._later(ctx, row, "intent", delay, str(exc))
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> float:
+        s = self.settings
+        return backoff(s.retry_backoff, s.retry_max_backoff, attempts, retry_after)
+
+    async def _later(
+        self, ctx: Context, row: store.Document, state: str, delay: float | None, reason: str
+    ) -> None:
+        seconds = self._reconcile_after() if delay is None else delay
+        at = ctx.now + timedelta(seconds=seconds)
+        async with self.db.transaction() as conn:
+            await store.later(conn, row.request_id, state, at, reason)
+        ctx.log.warning("%s %s %s until %s: %s", row.kind, row.request_id, state, at, reason)
+        ctx.schedule(
+            IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
+        )
+
+    def _timer(self, ctx: Context, request_id: str, row: store.Document) -> None:
+        if row.next_at is not None:
+            ctx.schedule(
+                IssueAttempt(request_id=request_id), at=row.next_at, name=timer_name(request_id)
+            )
+
+    def _reconcile_after(self) -> float:
+        return self.settings.reconcile_after or self.smartbill.timeout + 5.0
+
+    async def _fail(self, ctx: Context, row: store.Document, reason: str, *, parked: bool) -> None:
+        async with self.db.transaction() as conn:
+            await store.final(conn, row.request_id, "parked" if parked else "failed", reason)
+            current = await store.get(conn, row.request_id)
+        ctx.log.warning(
+            "%s %s %s: %s", row.kind, row.request_id, "parked" if parked else "failed", reason
+        )
+        if current is not None:
+            await self._announce(ctx, current)
+
+    async def _announce(self, ctx: Context, row: store.Document) -> None:
+        """Emit the outcome once (marked in the handler's transaction, with the emit)."""
+        if row.state not in ("issued", "failed", "parked"):
+            return
+        if not await store.announce(ctx.conn, row.request_id):
+            return
+        key = f"order:{row.order_id}"
+        if row.state != "issued":
+            kind: DocumentKind = row.kind  # type: ignore[assignment]
+            ctx.emit(
+                DocumentFailed(
+                    request_id=row.request_id,
+                    order_id=row.order_id,
+                    document=kind,
+                    reason=row.last_error or "",
+                    parked=row.state == "parked",
+                ),
+                key=key,
+            )
+            return
+        event = {"invoice": InvoiceIssued, "proforma": ProformaIssued}.get(
+            row.kind, CreditNoteIssued
+        )
+        gross = -row.gross if row.kind == "credit_note" else row.gross
+        ctx.emit(
+            event(
+                request_id=row.request_id,
+                order_id=row.order_id,
+                series=row.series or "",
+                number=row.number or "",
+                gross=gross,
+                issued_at=row.issued_at or ctx.now,
+            ),
+            key=key,
+        )
+
+    async def _notify(self, ctx: Context, row: store.Document) -> None:
+        """The document email with its PDF, asked for once (invoices and proformas)."""
+        if row.kind == "credit_note" or row.notified or not row.series or not row.number:
+            return
+        request = msgspec.json.decode(row.request, type=_TYPES[row.kind])
+        assert isinstance(request, IssueInvoice | IssueProforma)
+        attachments: tuple[Attachment, ...] = ()
+        try:
+            if row.kind == "invoice":
+                pdf = await self.client.invoice_pdf(row.series, row.number)
+            else:
+                pdf = await self.client.estimate_pdf(row.series, row.number)
+        except SmartBillRejected as exc:  # the email goes without it: the document exists
+            ctx.log.warning("%s %s: no PDF: %s", row.kind, row.request_id, exc)
+        except (TransientError, ConfigError) as exc:
+            delay = self._backoff(1, getattr(exc, "retry_after", None))
+            at = ctx.now + timedelta(seconds=delay)
+            # the handler's transaction: it may hold the row already (announce)
+            await store.wait_notify(ctx.conn, row.request_id, at, f"pdf: {exc}")
+            ctx.schedule(
+                IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
+            )
+            return
+        else:
+            name = "factura" if row.kind == "invoice" else "proforma"
+            attachments = (
+                Attachment(
+                    filename=f"{name}-{row.series}{row.number}.pdf",
+                    content_type="application/pdf",
+                    content=pdf,
+                ),
+            )
+        if not await store.notify(ctx.conn, row.request_id):
+            return
+        party = request.party
+        issued = row.issued_at or ctx.now
+        ctx.emit(
+            NotifyCustomer(
+                notification_key=f"invoice:{row.request_id}",
+                template="invoice_issued" if row.kind == "invoice" else "proforma_issued",
+                data={
+                    "order_id": row.order_id,
+                    "order_number": request.order_number,
+                    "invoice_number": f"{row.series} {row.number}",
+                    "issued_on": documents.issue_date(issued).isoformat(),
+                    "customer_name": party.name,
+                    "gross": str(row.gross),
+                    "currency": request.currency,
+                },
+                customer_id=request.customer_id,
+                email=party.email,
+                phone=party.phone,
+                attachments=attachments,
+            ),
+            key=f"order:{row.order_id}",
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _require(self) -> None:
+        """Messages wait (a transient error) while SmartBill is not configured."""
+        s = self.smartbill
+        for name, value in (
+            ("username", s.username),
+            ("token", s.token),
+            ("cif", s.cif),
+            ("invoice_series", s.invoice_series),
+            ("proforma_series", s.proforma_series),
+        ):
+            if not value:
+                raise TransientError(f"missing setting {env_name(name, 'smartbill')}")
+
+    async def _tax_list(self) -> tuple[Tax, ...]:
+        if self._taxes is None:
+            self._taxes = await self.client.taxes()
+        return self._taxes
+
+    def _series_lock(self, series: str) -> asyncio.Lock:
+        return self._series_locks.setdefault(series, asyncio.Lock())
+
+    async def on_stop(self) -> None:
+        await self.client.close()
+
+
+def build(
+    settings: InvoicingSettings, smartbill: SmartBillSettings, db: Database, client: SmartBillClient
+) -> InvoicingActor:
+    """The actor with its client (tests pass one wired to the simulator)."""
+    return InvoicingActor(settings, smartbill, db, client)
+
+
+def factory(resources: Resources) -> Actor:
+    """The invoicing context with ``[invoicing]`` and ``[smartbill]`` (credentials may be unset:
+    its handlers then wait with a transient error naming the missing variable)."""
+    smartbill = load_smartbill()
+    client = build_client(
+        smartbill, limiter=limiter_for(resources.cache), metrics=resources.metrics
+    )
+    return build(load_invoicing(), smartbill, resources.db, client)

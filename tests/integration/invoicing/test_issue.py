@@ -1,0 +1,117 @@
+"""Invoices and proformas through the invoicing actor to the SmartBill simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from actors.invoicing.messages import DocumentFailed, InvoiceIssued, ProformaIssued
+from connectors.smartbill.simulator import SmartBillSimulator
+from tests.integration.invoicing.support import (
+    Outcomes,
+    invoice,
+    line,
+    proforma,
+    send,
+    settled,
+    state,
+)
+from tests.support import eventually
+
+
+async def test_card_order_gets_one_paid_invoice_and_its_email(
+    start_hub: Any,
+    sim: tuple[SmartBillSimulator, str],
+    invoicing: Callable[..., Any],
+    db_conn: asyncpg.Connection,
+) -> None:
+    simulator, _ = sim
+    outcomes = Outcomes()
+    hub, _ = await start_hub(invoicing(), outcomes)
+    await send(hub, invoice("invoice:o-1", customer_id="c-ioana"))
+
+    issued = await settled(outcomes, "invoice:o-1")
+    assert isinstance(issued, InvoiceIssued)
+    [doc] = simulator.documents("invoice")
+    assert (issued.series, issued.number) == (doc.series, doc.number) == ("LDX", doc.number)
+    assert issued.gross == Decimal("242.00") == doc.total
+    assert doc.client["name"] == "Ioana Mărgărit" and doc.client["vatCode"] == "-"
+    assert doc.body["payment"] == {"value": 242.0, "type": "Card", "isCash": False}
+    assert "LDX-o-1" in doc.body["mentions"]
+    assert doc.lines[0]["taxName"] == "Normala" and doc.lines[0]["taxPercentage"] == 21
+
+    [notice] = await eventually(lambda: outcomes.notices, what="the invoice email")
+    assert notice.notification_key == "invoice:invoice:o-1"
+    assert notice.template == "invoice_issued"
+    assert notice.email == "ioana@lumina.ro"
+    assert notice.data["invoice_number"] == f"LDX {doc.number}"
+    assert notice.data["gross"] == "242.00" and notice.data["currency"] == "RON"
+    assert notice.data["order_number"] == "LDX-o-1"
+    assert notice.customer_id == "c-ioana"
+    [attachment] = notice.attachments
+    assert attachment.content_type == "application/pdf"
+    assert attachment.content.startswith(b"%PDF")
+    assert await state(db_conn, "invoice:o-1") == "issued"
+
+
+async def test_company_bank_transfer_gets_a_proforma(
+    start_hub: Any, sim: tuple[SmartBillSimulator, str], invoicing: Callable[..., Any]
+) -> None:
+    simulator, _ = sim
+    outcomes = Outcomes()
+    hub, _ = await start_hub(invoicing(), outcomes)
+    await send(hub, proforma("proforma:o-2"))
+
+    issued = await settled(outcomes, "proforma:o-2")
+    assert isinstance(issued, ProformaIssued)
+    [doc] = simulator.documents("estimate")
+    assert doc.series == "LDXP" and doc.number == issued.number
+    assert doc.client["vatCode"] == "RO18547290" and doc.client["isTaxPayer"] is True
+    assert doc.client["city"] == "Sector 3" and doc.client["county"] == "Bucuresti"
+    [notice] = await eventually(lambda: outcomes.notices, what="the proforma email")
+    assert notice.template == "proforma_issued"
+    assert notice.attachments[0].content.startswith(b"%PDF")
+
+
+async def test_repeated_request_makes_one_document(
+    start_hub: Any, sim: tuple[SmartBillSimulator, str], invoicing: Callable[..., Any]
+) -> None:
+    simulator, _ = sim
+    outcomes = Outcomes()
+    hub, _ = await start_hub(invoicing(), outcomes)
+    await send(hub, invoice("invoice:o-3", "o-3"))
+    await settled(outcomes, "invoice:o-3")
+    await send(hub, invoice("invoice:o-3", "o-3"))  # a new message id: the inbox cannot catch it
+    await send(hub, invoice("invoice:o-3-again", "o-3"))  # same order, other key: still one
+    await send(
+        hub, invoice("invoice:o-4", "o-4")
+    )  # after the repeats: once it is done, so are they
+    await settled(outcomes, "invoice:o-4")
+    await eventually(lambda: len(outcomes.notices) == 2, what="two emails")
+
+    assert len(simulator.documents("invoice", text="LDX-o-3")) == 1
+    assert len(outcomes.of("invoice:o-3")) == 1
+    assert outcomes.of("invoice:o-3-again") == []
+    assert len(simulator.requests("/invoice", "POST")) == 2
+
+
+async def test_refused_document_is_reported_with_the_reason(
+    start_hub: Any, sim: tuple[SmartBillSimulator, str], invoicing: Callable[..., Any]
+) -> None:
+    simulator, _ = sim
+    outcomes = Outcomes()
+    hub, _ = await start_hub(invoicing(), outcomes)
+    bad = line(quantity="1", unit_net="10.00")
+    bad = bad.__class__(
+        **{**{f: getattr(bad, f) for f in bad.__struct_fields__}, "vat_rate": Decimal("0.19")}
+    )
+    await send(hub, invoice("invoice:o-5", "o-5", lines=(bad,)))
+
+    failed = await settled(outcomes, "invoice:o-5")
+    assert isinstance(failed, DocumentFailed)
+    assert not failed.parked and failed.document == "invoice"
+    assert "19" in failed.reason
+    assert simulator.documents() == []
