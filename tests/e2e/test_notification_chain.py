@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal as D
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from aiohttp.test_utils import TestServer
 
 from actors.notifications.actor import NotificationsActor
 from actors.notifications.messages import Attachment, NotifyCustomer
+from actors.notifications.rendering import Renderer
 from actors.orders.messages import Customer, OrderPlaced, OrderStateChanged, ShipmentSent
 from actors.pricing.messages import CartTotals
 from connectors.sendgrid import webhooks as sendgrid_webhooks
@@ -41,6 +43,7 @@ from hub.settings import Secret
 from tests.e2e.api_support import Edge
 from tests.integration.notifications.support import SETTINGS, TABLES, save_customer
 from tests.support import eventually
+from tests.unit.notifications.test_rendering import DATA as TEMPLATE_DATA
 
 API_KEY = "SG.chain-key"
 TOKEN = "EAAG-chain-token"
@@ -406,3 +409,53 @@ async def test_a_provider_outage_opens_the_breakers_and_after_it_everything_goes
     sent = [a.custom_args["delivery_id"] for a in chain.sendgrid.accepted]
     assert len(sent) == len(set(sent)) == len(customers)
     assert chain.sendgrid_breaker.state == "closed" and chain.whatsapp_breaker.state == "closed"
+
+
+@pytest.mark.parametrize("language", ["ro", "en"])
+async def test_every_template_reaches_the_simulators_on_each_of_its_channels(
+    chain: Chain, language: str
+) -> None:
+    await save_customer(
+        chain.conn, "C-400", email="dana@lumina.ro", phone="40766000400", language=language
+    )
+    renderer = Renderer(SETTINGS.templates_dir)
+    keys: dict[str, tuple[str, ...]] = {}
+    for template, data in sorted(TEMPLATE_DATA.items()):
+        key = f"every:{language}:{template}"
+        await chain.publish(
+            NotifyCustomer(
+                notification_key=key,
+                template=template,
+                data=data,
+                customer_id="C-400",
+                language=language,  # type: ignore[arg-type]
+            )
+        )
+        keys[template] = renderer.spec(template).channels
+
+    for template, channels in keys.items():
+        key = f"every:{language}:{template}"
+        found = await eventually(partial(chain.settled, key, len(channels)), timeout=30, what=key)
+        expected = {c: "delivered" if c == "in_app" else "accepted" for c in channels}
+        assert found == expected, template
+    # one email per template, each with its own subject in the customer's language
+    emails = chain.emails_to("dana@lumina.ro")
+    assert sorted(e.categories[0] for e in emails) == sorted(
+        t for t, c in keys.items() if "email" in c
+    )
+    for mail in emails:
+        spec = renderer.spec(mail.categories[0])
+        assert mail.subject and "{{" not in mail.subject + mail.content["text/plain"]
+        assert "text/html" in mail.content and spec is not None
+    # one WhatsApp template message per template that has one, with its parameters
+    sent = {m["body"]["template"]["name"]: m for m in chain.whatsapps_to("40766000400")}
+    assert sorted(sent) == sorted(
+        spec.whatsapp.name
+        for t in keys
+        if "whatsapp" in keys[t] and (spec := renderer.spec(t)).whatsapp is not None
+    )
+    for message in sent.values():
+        template_body = message["body"]["template"]
+        assert template_body["language"]["code"] == language
+        params = template_body["components"][0]["parameters"]
+        assert len(params) == TEMPLATES[template_body["name"]]
