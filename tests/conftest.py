@@ -27,7 +27,7 @@ from hub.bootstrap import Hub, open_hub
 from hub.bus import Bus
 from hub.bus.amqp import AmqpBus
 from hub.bus.memory import MemoryBus
-from hub.db import init_connection, start_embedded
+from hub.db import Database, create_pool, init_connection, start_embedded
 from hub.migrate import migrate
 from hub.settings import PROJECT_ROOT, HubSettings, Secret
 
@@ -132,6 +132,17 @@ async def db_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def actor_db(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
+    """A pool on the run's database for what is built before its hub starts (a connector actor
+    with its client); it closes after the fixtures that use it."""
+    pool = await create_pool(database_url, min_size=1, max_size=6)
+    try:
+        yield Database(pool, dsn=database_url, mode="test")
+    finally:
+        await pool.close()
 
 
 @pytest.fixture(scope="session")

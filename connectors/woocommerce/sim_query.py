@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -173,11 +174,11 @@ def _sort_key(store: Store, kind: str, args: dict[str, Any]) -> Any:
     return key
 
 
-def _price(record: dict[str, Any]) -> float:
+def _price(record: dict[str, Any]) -> Decimal:
     try:
-        return float(record.get("price") or 0)
-    except ValueError:
-        return 0.0
+        return Decimal(str(record.get("price") or 0))
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def parse_moment(text: str) -> datetime | None:

@@ -35,7 +35,7 @@ from connectors.whatsapp.actor import build as whatsapp_connector
 from connectors.whatsapp.settings import WhatsAppSettings
 from connectors.whatsapp.simulator import WhatsAppSimulator
 from hub.breaker import Breaker
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.edge.keys import HUB
 from hub.messages import Envelope, Message, encode
 from hub.ratelimit import MemoryRateLimiter
@@ -131,7 +131,7 @@ class Chain:
 
 @pytest.fixture
 async def chain(
-    start_api: Callable[..., Awaitable[Edge]], database_url: str, db_conn: asyncpg.Connection
+    start_api: Callable[..., Awaitable[Edge]], actor_db: Database, db_conn: asyncpg.Connection
 ) -> AsyncIterator[Chain]:
     await db_conn.execute(
         f"TRUNCATE {TABLES}, sendgrid_deliveries, whatsapp_deliveries, webhook_deliveries CASCADE"
@@ -140,8 +140,7 @@ async def chain(
     whatsapp = WhatsAppSimulator(
         token=TOKEN, phone_number_id=PHONE_NUMBER_ID, templates=dict(TEMPLATES)
     )
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    db = Database(pool, dsn=database_url, mode="test")
+    db = actor_db
     async with (
         TestServer(create_app(sendgrid), host="127.0.0.1") as sg_server,
         TestServer(whatsapp.app(), host="127.0.0.1") as wa_server,
@@ -198,7 +197,6 @@ async def chain(
             sendgrid.release()
             whatsapp.release()
             await edge.client.close()  # the hub stops before the connectors' pool closes
-            await pool.close()
 
 
 def placed(order_id: str, customer_id: str, email: str) -> OrderPlaced:

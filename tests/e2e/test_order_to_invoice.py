@@ -32,7 +32,7 @@ from connectors.smartbill.simulator import API, SmartBillSimulator
 from connectors.whatsapp.actor import build as whatsapp_connector
 from connectors.whatsapp.settings import WhatsAppSettings
 from connectors.whatsapp.simulator import WhatsAppSimulator
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.edge.keys import HUB
 from hub.messages import Envelope, Message, encode
 from hub.ratelimit import MemoryRateLimiter
@@ -70,7 +70,7 @@ class Shop:
 
 @pytest.fixture
 async def shop(
-    start_api: Callable[..., Awaitable[Edge]], database_url: str, db_conn: asyncpg.Connection
+    start_api: Callable[..., Awaitable[Edge]], actor_db: Database, db_conn: asyncpg.Connection
 ) -> AsyncIterator[Shop]:
     await db_conn.execute(
         f"TRUNCATE {ORDER_TABLES}, {PRICING_TABLES}, {TABLES}, sendgrid_deliveries, "
@@ -82,8 +82,7 @@ async def shop(
     whatsapp = WhatsAppSimulator(
         token=WA_TOKEN, phone_number_id=PHONE_ID, templates={"order_confirmed_v1": 3}
     )
-    pool = await create_pool(database_url, min_size=1, max_size=6)
-    db = Database(pool, dsn=database_url, mode="test")
+    db = actor_db
     async with (
         TestServer(smartbill.app(), host="127.0.0.1") as sb_server,
         TestServer(create_app(sendgrid), host="127.0.0.1") as sg_server,
@@ -137,7 +136,6 @@ async def shop(
             whatsapp.release()
             await edge.client.close()  # the hub stops before the actors' pool closes
             await client.close()
-            await pool.close()
 
 
 async def _known(conn: asyncpg.Connection) -> bool:

@@ -4,26 +4,13 @@ leaves the relay running after the hub has shut down, and the shutdown waits for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-import pytest
-
 from hub.bus.memory import MemoryBus
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.outbox import OutboxRelay
 from hub.telemetry import Metrics
 from tests.support import eventually
-
-
-@pytest.fixture
-async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
-    pool = await create_pool(database_url, min_size=1, max_size=2)
-    try:
-        yield Database(pool, dsn=database_url, mode="test")
-    finally:
-        await pool.close()
 
 
 def idle(task: asyncio.Task[None]) -> bool:
@@ -37,9 +24,9 @@ def idle(task: asyncio.Task[None]) -> bool:
     return False
 
 
-async def test_a_relay_cancelled_just_as_it_is_woken_stops(database: Database) -> None:
+async def test_a_relay_cancelled_just_as_it_is_woken_stops(actor_db: Database) -> None:
     bus = MemoryBus()
-    relay = OutboxRelay(database, bus, Metrics(), batch_size=10, sweep_interval=30.0)
+    relay = OutboxRelay(actor_db, bus, Metrics(), batch_size=10, sweep_interval=30.0)
     for _ in range(3):
         task = asyncio.create_task(relay.run())
         await eventually(lambda t=task: idle(t), what="the relay idle between drains")

@@ -17,7 +17,7 @@ from actors.invoicing.settings import InvoicingSettings
 from connectors.smartbill.client import SmartBillClient, build_client
 from connectors.smartbill.settings import SmartBillSettings
 from connectors.smartbill.simulator import API, SmartBillSimulator
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.settings import Secret
 
 USERNAME = "api@ledux.ro"
@@ -50,14 +50,10 @@ async def sim() -> AsyncIterator[tuple[SmartBillSimulator, str]]:
 
 
 @pytest.fixture
-async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
+async def database(actor_db: Database, db_conn: asyncpg.Connection) -> Database:
     """A pool on the run's database, with no invoicing documents."""
     await db_conn.execute("TRUNCATE invoicing_documents")
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield Database(pool, dsn=database_url, mode="test")
-    finally:
-        await pool.close()
+    return actor_db
 
 
 @pytest.fixture

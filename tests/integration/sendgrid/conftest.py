@@ -15,7 +15,7 @@ from connectors.sendgrid.actor import SendGridActor, build
 from connectors.sendgrid.settings import SendGridSettings
 from connectors.sendgrid.simulator import SendGridSimulator, create_app
 from hub.breaker import Breaker
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.ratelimit import MemoryRateLimiter
 from hub.settings import Secret
 
@@ -34,14 +34,10 @@ async def sim() -> AsyncIterator[tuple[SendGridSimulator, str]]:
 
 
 @pytest.fixture
-async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
+async def database(actor_db: Database, db_conn: asyncpg.Connection) -> Database:
     """A pool on the run's database, with no SendGrid deliveries."""
     await db_conn.execute("TRUNCATE sendgrid_deliveries")
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield Database(pool, dsn=database_url, mode="test")
-    finally:
-        await pool.close()
+    return actor_db
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from connectors.whatsapp.actor import WhatsAppActor, build
 from connectors.whatsapp.settings import WhatsAppSettings
 from connectors.whatsapp.simulator import WhatsAppSimulator
 from hub.breaker import Breaker
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.ratelimit import MemoryRateLimiter
 from hub.settings import Secret
 
@@ -35,14 +35,10 @@ async def sim() -> AsyncIterator[tuple[WhatsAppSimulator, str]]:
 
 
 @pytest.fixture
-async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
+async def database(actor_db: Database, db_conn: asyncpg.Connection) -> Database:
     """A pool on the run's database, with no WhatsApp deliveries."""
     await db_conn.execute("TRUNCATE whatsapp_deliveries")
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        yield Database(pool, dsn=database_url, mode="test")
-    finally:
-        await pool.close()
+    return actor_db
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from connectors.woocommerce.actor import WooCommerceActor, build
 from connectors.woocommerce.settings import WooCommerceSettings
 from connectors.woocommerce.simulator import WooCommerceSimulator, create_app
 from hub.breaker import Breaker
-from hub.db import Database, create_pool
+from hub.db import Database
 from hub.ratelimit import MemoryRateLimiter
 from hub.settings import Secret
 from tests.integration.orders.support import PRICING_TABLES
@@ -57,7 +57,7 @@ async def intake(sim: tuple[WooCommerceSimulator, str]) -> AsyncIterator[Intake]
 
 
 @pytest.fixture(autouse=True)
-async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncIterator[Database]:
+async def database(actor_db: Database, db_conn: asyncpg.Connection) -> Database:
     """A pool on the run's database; no shop orders, products, prices or sync state left.
 
     Autouse, so it is set up before the hubs a test starts and closed after they stopped."""
@@ -67,11 +67,7 @@ async def database(database_url: str, db_conn: asyncpg.Connection) -> AsyncItera
         "UPDATE woo_sync SET push_due_at = NULL, push_failures = 0, push_error = NULL, "
         "poll_cursor = NULL, polled_at = NULL, poll_error = NULL"
     )
-    pool = await create_pool(database_url, min_size=1, max_size=6)
-    try:
-        yield Database(pool, dsn=database_url, mode="test")
-    finally:
-        await pool.close()
+    return actor_db
 
 
 @pytest.fixture
