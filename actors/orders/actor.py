@@ -21,7 +21,7 @@ from actors.invoicing.messages import (
     ProformaIssued,
 )
 from actors.orders import documents, service, store
-from actors.orders.messages import PlaceOrder, RecordPayment, RetryReservation
+from actors.orders.messages import CancelOrder, PlaceOrder, RecordPayment, RetryReservation
 from actors.orders.service import Outcome
 from actors.orders.settings import OrdersSettings, load_settings
 from actors.pricing.messages import CartPriced, CartPricingFailed
@@ -76,6 +76,11 @@ class OrdersActor(Actor, name="orders"):
     @handler
     async def payment(self, msg: RecordPayment, ctx: Context) -> None:
         outcome = await service.record_payment(ctx.conn, msg, by=author(ctx), now=ctx.now)
+        await publish(ctx, outcome)
+
+    @handler
+    async def cancel(self, msg: CancelOrder, ctx: Context) -> None:
+        outcome = await service.cancel_on_request(ctx.conn, msg, by=author(ctx), now=ctx.now)
         await publish(ctx, outcome)
 
     @handler

@@ -124,6 +124,17 @@ class RecordPayment(Command, tag="orders.RecordPayment"):
     reference: str | None = None
 
 
+class CancelOrder(Command, tag="orders.CancelOrder"):
+    """Cancel an order for the system it came from (the shop cancelled it, or its card payment
+    failed). Only from the ``only_from`` states — by default before confirmation, when no
+    document exists and nothing has shipped; otherwise nothing changes and ``CancelRefused``
+    says why (staff decide: a cancelled invoice is a storno). Its stock is released."""
+
+    order_id: str
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    only_from: tuple[OrderStateName, ...] = ("pending", "on_hold")
+
+
 class RetryReservation(Command, tag="orders.RetryReservation"):
     """Ask the inventory again for an on-hold order's missing stock (stock came in)."""
 
@@ -188,9 +199,19 @@ class PaymentRecorded(Event, tag="orders.PaymentRecorded"):
     paid_in_full: bool
 
 
+class CancelRefused(Event, tag="orders.CancelRefused"):
+    """A ``CancelOrder`` not carried out: the order is unknown or too far along (``state``)."""
+
+    order_id: str
+    state: OrderStateName | None  # None: no such order
+    reason: str
+
+
 OrdersMessage = (
     PlaceOrder
     | RecordPayment
+    | CancelOrder
+    | CancelRefused
     | RetryReservation
     | OrderPlaced
     | OrderRejected

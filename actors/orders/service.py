@@ -20,7 +20,7 @@ from actors.orders import document_store as dstore
 from actors.orders import documents, domain, store
 from actors.orders.domain import OrderState
 from actors.orders.effects import Outcome, move, order_key, write
-from actors.orders.messages import PaymentRecorded, RecordPayment
+from actors.orders.messages import CancelOrder, CancelRefused, PaymentRecorded, RecordPayment
 from actors.orders.placing import (
     cart_priced,
     confirm,
@@ -103,6 +103,32 @@ async def change_state(
         await confirm(conn, order, by=by, reason=reason, now=now, out=out)
     else:
         await move(conn, order, to, by=by, reason=reason, now=now, out=out)
+    return out
+
+
+async def cancel_on_request(
+    conn: asyncpg.Connection, msg: CancelOrder, *, by: str, now: datetime
+) -> Outcome:
+    """``CancelOrder``: cancel from the allowed states; otherwise ``CancelRefused``. Cancelled
+    already: nothing (a repeat)."""
+    order = await store.find(conn, msg.order_id)
+    out = Outcome()
+    if order is not None and order.state is S.cancelled:
+        return out
+    if order is None or order.state.value not in msg.only_from:
+        state = order.state.value if order is not None else None
+        why = (
+            f"order {msg.order_id} is {state}: cancel it in the hub if it must be"
+            if order is not None
+            else f"no order {msg.order_id}"
+        )
+        out.emit(
+            CancelRefused(order_id=msg.order_id, state=state, reason=why),
+            order_key(msg.order_id),
+        )
+        out.notes.append(f"cancel of {msg.order_id} refused: {why}")
+        return out
+    await cancel(conn, order, by=by, reason=msg.reason, now=now, out=out)
     return out
 
 

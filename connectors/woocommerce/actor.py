@@ -20,7 +20,12 @@ from typing import TypeVar
 import msgspec
 
 from actors.inventory.messages import StockChanged
-from actors.orders.messages import OrderPlaced, OrderRejected, OrderStateChanged
+from actors.orders.messages import (
+    CancelRefused,
+    OrderPlaced,
+    OrderRejected,
+    OrderStateChanged,
+)
 from actors.pricing.messages import CartPriced, CartPricingFailed, PriceChanged
 from connectors.woocommerce import inbound, product_store, push, status, store, sync_store
 from connectors.woocommerce.client import WooCommerceClient
@@ -156,6 +161,10 @@ class WooCommerceActor(Actor, name="woocommerce"):
     @handler
     async def order_rejected(self, msg: OrderRejected, ctx: Context) -> None:
         await inbound.order_rejected(ctx, msg)
+
+    @handler
+    async def cancel_refused(self, msg: CancelRefused, ctx: Context) -> None:
+        await inbound.cancel_refused(ctx, msg)
 
     async def _product_seen(self, ctx: Context, event: str, payload: bytes) -> None:
         if event == "deleted":

@@ -5,9 +5,10 @@ One path for every delivery of an order, whatever brought it (``order.created``,
 order's row locked:
 
 1. Content already held (same ``date_modified_gmt`` and same content) or older: nothing.
-2. Placed already: a shop-side cancellation is recorded and announced
-   (``ShopOrderCancelled``); our own status pushes coming back are recognised; nothing is
-   placed again.
+2. Placed already: a shop-side cancellation is recorded and the hub's order cancelled
+   (``CancelOrder``: only before confirmation; from then on the orders context answers
+   ``CancelRefused`` and staff are told with ``ShopOrderCancelled``); our own status pushes
+   coming back are recognised; nothing is placed again.
 3. Not placed: cancelled in the shop → ``cancelled``; payment to come (``pending``,
    ``failed``) → ``waiting``; another status not in ``place_statuses`` (``completed`` before
    the hub saw it) or unmappable → ``parked`` (``OrderParked``, with the reason); otherwise
@@ -20,7 +21,14 @@ from __future__ import annotations
 
 import msgspec
 
-from actors.orders.messages import OrderPlaced, OrderRejected, PlaceOrder
+from actors.orders.effects import order_key as hub_order_key
+from actors.orders.messages import (
+    CancelOrder,
+    CancelRefused,
+    OrderPlaced,
+    OrderRejected,
+    PlaceOrder,
+)
 from actors.pricing.messages import CartPriced, CartPricingFailed, PriceCart
 from connectors.woocommerce import mapping, store, sync_store
 from connectors.woocommerce.messages import (
@@ -169,18 +177,15 @@ async def _placed_changed(ctx: Context, row: store.OrderRow, order: Order) -> No
     if status in SHOP_CANCELS:
         if await store.shop_cancelled(ctx.conn, order.id, ctx.now):
             ctx.emit(
-                ShopOrderCancelled(
-                    shop_order_id=order.id,
+                CancelOrder(
                     order_id=row.order_id,
-                    number=row.number,
-                    status=status,
-                    at=order.date_modified_gmt or ctx.now,
+                    reason=f"WooCommerce order {order.number or order.id} is {status} in the shop",
                 ),
-                key=order_key(order.id),
+                key=hub_order_key(row.order_id),
             )
             ctx.log.warning(
-                "woocommerce order %s was %s in the shop; hub order %s must be cancelled by "
-                "staff (no orders command cancels an order)",
+                "woocommerce order %s was %s in the shop: hub order %s is cancelled unless "
+                "it is confirmed already (then staff decide)",
                 order.id,
                 status,
                 row.order_id,
@@ -192,6 +197,24 @@ async def _placed_changed(ctx: Context, row: store.OrderRow, order: Order) -> No
         status,
         row.status_wanted or "not pushed yet",
     )
+
+
+async def cancel_refused(ctx: Context, msg: CancelRefused) -> None:
+    """The hub did not cancel an order the shop cancelled (confirmed already): staff decide."""
+    row = await store.order_by_hub_id(ctx.conn, msg.order_id)
+    if row is None or row.shop_cancelled_at is None:
+        return  # not the shop's cancellation
+    ctx.emit(
+        ShopOrderCancelled(
+            shop_order_id=row.shop_order_id,
+            order_id=row.order_id,
+            number=row.number,
+            status=row.shop_status or "cancelled",
+            at=row.shop_cancelled_at,
+        ),
+        key=order_key(row.shop_order_id),
+    )
+    ctx.log.warning("woocommerce order %s: %s", row.shop_order_id, msg.reason)
 
 
 async def park(

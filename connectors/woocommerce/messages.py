@@ -141,8 +141,8 @@ class ShopOrderCancelled(
     kw_only=True,
     forbid_unknown_fields=True,
 ):
-    """The shop cancelled (or failed) an order the hub had placed. The orders contract has no
-    command to cancel an order, so staff must cancel ``order_id`` in the hub."""
+    """The shop cancelled (or failed) an order the hub had confirmed already: the hub did not
+    cancel it (an invoice may exist, stock may have left); staff decide about ``order_id``."""
 
     shop_order_id: int
     order_id: str

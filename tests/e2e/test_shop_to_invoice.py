@@ -198,3 +198,68 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
 async def _gross(conn: asyncpg.Connection, order_id: str) -> Decimal:
     gross: Decimal = await conn.fetchval("SELECT gross FROM orders WHERE id = $1", order_id)
     return gross
+
+
+async def test_a_shop_cancellation_cancels_an_unconfirmed_order_and_flags_a_confirmed_one(
+    floor: Floor,
+) -> None:
+    woo, conn = floor.woo, floor.conn
+    # more than the stock: the hub holds what there is and puts the order on hold
+    short = woo.place_order(
+        status="processing",
+        payment_method="cod",
+        billing=CONSUMER,
+        line_items=[line("DRV-100W", 200)],
+    )
+    card = woo.place_order(
+        status="processing",
+        payment_method="stripe",
+        set_paid=True,
+        billing=CONSUMER,
+        line_items=[line("STRIP-5050", 3)],
+    )
+    short_id, card_id = floor.hub_id(short), floor.hub_id(card)
+
+    async def settled() -> bool:
+        states = await floor.states([short, card])
+        return states == {short_id: "on_hold", card_id: "confirmed"}
+
+    await eventually(settled, timeout=30, what="one order on hold, one confirmed")
+    await eventually(lambda: floor.documents_of(card_id), what="the card order's invoice")
+
+    woo.change("order", short["id"], status="cancelled")
+    woo.change("order", card["id"], status="cancelled")
+
+    await eventually(
+        lambda: _state_is(conn, short_id, "cancelled"),
+        what="the unconfirmed order cancelled in the hub",
+    )
+    await eventually(
+        lambda: conn.fetchval(
+            "SELECT status = 'released' FROM inventory_reservations WHERE id = $1", short_id
+        ),
+        what="its stock released",
+    )
+    flagged = await eventually(
+        lambda: conn.fetchval(
+            "SELECT count(*) FROM hub_outbox WHERE type = 'woocommerce.ShopOrderCancelled' "
+            "AND envelope->>'key' = $1",
+            f"woocommerce:order:{card['id']}",
+        ),
+        what="staff told about the confirmed order the shop cancelled",
+    )
+    assert flagged == 1
+    # the invoiced order stands: no storno because someone clicked in the shop
+    assert await _state_is(conn, card_id, "confirmed")
+    assert len(floor.documents_of(card_id)) == 1 and floor.smartbill.documents("invoice")
+    assert all(not d.reverses for d in floor.smartbill.documents("invoice"))
+    await eventually(
+        lambda: total_stock(floor)["DRV-100W"] == int(STOCK["DRV-100W"]),
+        timeout=20,
+        what="the released stock back in the shop",
+    )
+    assert await conn.fetchval("SELECT count(*) FROM hub_dead_letters") == 0
+
+
+async def _state_is(conn: asyncpg.Connection, order_id: str, state: str) -> bool:
+    return bool(await conn.fetchval("SELECT state = $2 FROM orders WHERE id = $1", order_id, state))

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from actors.orders.messages import PlaceOrder
+from actors.orders.messages import CancelOrder, PlaceOrder
 from actors.pricing.actor import Pricing
 from actors.pricing.settings import PricingSettings
 from connectors.woocommerce import webhooks
@@ -102,11 +102,20 @@ class Flags(Actor, name="woo-test-flags"):
 
 
 class Recorder(Flags, name="woo-test-recorder"):
-    """The flags, and a stand-in for the orders context: the PlaceOrder commands it gets."""
+    """The flags, and a stand-in for the orders context: the PlaceOrder and CancelOrder
+    commands it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancels: list[CancelOrder] = []
 
     @handler
     async def place(self, msg: PlaceOrder, ctx: Context) -> None:
         self.placed.append(msg)
+
+    @handler
+    async def cancel(self, msg: CancelOrder, ctx: Context) -> None:
+        self.cancels.append(msg)
 
     def orders(self, order_id: str) -> list[PlaceOrder]:
         """The PlaceOrder commands received for one order id."""

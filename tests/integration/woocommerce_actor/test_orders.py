@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from actors.orders.messages import OrderStateChanged
+from actors.orders.messages import CancelRefused, OrderStateChanged
 from connectors.woocommerce.messages import RetryOrder, WebhookReceived
 from connectors.woocommerce.simulator import WooCommerceSimulator
 from tests.integration.orders.support import products, snapshot
@@ -113,7 +113,7 @@ async def test_card_cod_and_b2b_transfer_orders_each_become_one_place_order(
     assert [(r["state"], r["mismatch"]) for r in states] == [("placed", None)] * 3
 
 
-async def test_repeated_deliveries_place_nothing_new_and_a_shop_cancellation_is_announced(
+async def test_repeated_deliveries_place_nothing_new_and_a_shop_cancellation_is_passed_on(
     start_hub: Any,
     sim: Sim,
     intake: Intake,
@@ -138,10 +138,20 @@ async def test_repeated_deliveries_place_nothing_new_and_a_shop_cancellation_is_
     await eventually(lambda: len(intake.envelopes) == 2, what="the update delivered")
     await eventually(lambda: handled(db_conn, again, *intake.envelopes), what="all handled")
     shop.change("order", order["id"], status="cancelled")  # the shop gives up on it
-    await eventually(lambda: recorder.cancelled, what="the cancellation announced")
+    [cancel] = await eventually(lambda: recorder.cancels, what="the hub asked to cancel")
+    assert cancel.order_id == order_id and cancel.only_from == ("pending", "on_hold")
+    assert f"{order['number']} is cancelled in the shop" in cancel.reason
+    assert recorder.cancelled == []  # staff are told only if the hub does not cancel it
+    shop.change("order", order["id"], status="failed")  # cancelled already: nothing new
+    await eventually(lambda: len(intake.envelopes) == 4, what="the next change delivered")
+    await eventually(lambda: handled(db_conn, *intake.envelopes), what="all handled")
+    assert len(recorder.cancels) == 1
 
-    [cancelled] = recorder.cancelled
-    assert cancelled.order_id == order_id and cancelled.status == "cancelled"
+    # the orders context did not cancel it (confirmed already): staff are told
+    refused = CancelRefused(order_id=order_id, state="confirmed", reason="order is confirmed")
+    await publish(hub, refused, key=f"order:{order_id}")
+    [cancelled] = await eventually(lambda: recorder.cancelled, what="the cancellation flagged")
+    assert cancelled.order_id == order_id and cancelled.shop_order_id == order["id"]
     assert len(recorder.orders(order_id)) == 1
     key = f"woocommerce:order:{order['id']}"
     assert await outbox_count(db_conn, "pricing.PriceCart", key) == 1
