@@ -166,6 +166,17 @@ async def due(conn: asyncpg.Connection, limit: int) -> list[ProductRow]:
     return [record_to(ProductRow, r) for r in rows]
 
 
+async def rows(conn: asyncpg.Connection, skus: Sequence[str] | None = None) -> list[ProductRow]:
+    """Every SKU's row (or these SKUs'), with whether the pusher would push it, by SKU."""
+    where = "WHERE sku = ANY($1)" if skus is not None else "WHERE $1::text[] IS NULL"
+    found = await conn.fetch(
+        f"SELECT {_COLUMNS}, ({PRICE_DUE}) AS price_due, ({STOCK_DUE}) AS stock_due "
+        f"FROM woo_products {where} ORDER BY sku",
+        list(skus) if skus is not None else None,
+    )
+    return [record_to(ProductRow, r) for r in found]
+
+
 async def is_due(conn: asyncpg.Connection, sku: str) -> bool:
     """True when ``sku`` waits for a push."""
     return bool(
@@ -193,10 +204,11 @@ async def missing(conn: asyncpg.Connection, skus: Sequence[str], at: datetime) -
 async def pushed(
     conn: asyncpg.Connection, items: Sequence[tuple[str, int | None]], at: datetime
 ) -> None:
-    """The shop took these SKUs' pushes (with the stock version sent, when stock was)."""
+    """The shop took these SKUs' pushes (with the stock version sent, when stock was); a
+    refusal recorded before no longer holds."""
     await conn.executemany(
         "UPDATE woo_products SET stock_pushed_version = greatest(stock_pushed_version, $2), "
-        "pushed_at = $3, updated_at = now() WHERE sku = $1",
+        "pushed_at = $3, refused = NULL, updated_at = now() WHERE sku = $1",
         [(sku, version, at) for sku, version in items],
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from actors.pricing.messages import PriceChanged
 from connectors.woocommerce import product_store, sync_store
 from connectors.woocommerce.changes import ProductUpdate
 from connectors.woocommerce.client import WooCommerceClient
-from connectors.woocommerce.errors import UnknownResource
+from connectors.woocommerce.errors import Unauthorized, UnknownResource
 from connectors.woocommerce.resources import Product
 from connectors.woocommerce.settings import WooCommerceSettings
 from hub.db import Database
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 PUSH_TIMER = "woocommerce:push-products"
 PUSH_KEY = "woocommerce:products"
+# The runner's per-key advisory lock (hub/actor.py) that a PushProducts handler holds for its whole
+# run: whoever else pushes products (``reconcile.py``) takes it too, so pushes never overlap.
+PUSH_LOCK = f"woocommerce\x1f{PUSH_KEY}"
 ROWS_PER_RUN = 1000  # SKUs one push handles; more are left for an immediate next run
 
 
@@ -87,6 +90,10 @@ class PushResult:
     pushed: int = 0
     failed: int = 0
     retry_at: datetime | None = None
+    skus: list[str] = field(default_factory=list)  # taken by the shop
+    refusals: dict[str, str] = field(default_factory=dict)  # SKU -> why the shop refused it
+    error: str | None = None  # why the rest were not pushed (a failed request)
+    key_refused: Unauthorized | None = None  # 401/403: the key was refused, not the items
 
 
 class Pusher:
@@ -110,7 +117,7 @@ class Pusher:
                     rows = await product_store.due(conn, ROWS_PER_RUN)
         except TransientError as exc:
             return await self._failed(f"looking products up: {exc}", now)
-        result = await self._send(client, rows, now)
+        result = await self.send(client, rows, now)
         if result.retry_at is None and len(rows) >= ROWS_PER_RUN:
             result.retry_at = now  # more are due: go on at once
         return result
@@ -147,9 +154,10 @@ class Pusher:
                 if reason is not None and product.sku:
                     await product_store.refused(conn, product.sku, reason)
 
-    async def _send(
+    async def send(
         self, client: WooCommerceClient, rows: Sequence[product_store.ProductRow], now: datetime
     ) -> PushResult:
+        """Send what ``rows`` lack in the shop (``update_for``) and record the shop's answers."""
         updates: list[ProductUpdate] = []
         by_id: dict[int, product_store.ProductRow] = {}
         for row in rows:
@@ -171,10 +179,15 @@ class Pusher:
                 row = by_id[failure.id]
                 if isinstance(failure.error, UnknownResource):
                     await product_store.forget_product(conn, failure.id)
+                elif isinstance(failure.error, Unauthorized):
+                    pass  # the key's fault, not the item's: it stays due for after the fix
                 elif isinstance(failure.error, PermanentError):
                     await product_store.refused(conn, row.sku, str(failure.error))
         transient = [f for f in outcome.failed if not f.permanent]
         refused = [f for f in outcome.failed if f.permanent]
+        key_refused = next(
+            (f.error for f in outcome.failed if isinstance(f.error, Unauthorized)), None
+        )
         for failure in refused:
             log.error(
                 "woocommerce refused the push of %s: %s", by_id[failure.id].sku, failure.error
@@ -185,6 +198,10 @@ class Pusher:
                 now,
             )
             result.pushed, result.failed = len(outcome.updated), len(outcome.failed)
+            result.skus = [by_id[i].sku for i in outcome.updated]
+            result.refusals = {by_id[f.id].sku: str(f.error) for f in refused}
+            result.error = str(transient[0].error)
+            result.key_refused = key_refused
             return result
         async with self.db.transaction() as conn:
             await sync_store.push_result(conn, None)
@@ -194,7 +211,13 @@ class Pusher:
             outcome.requests,
             len(refused),
         )
-        return PushResult(pushed=len(outcome.updated), failed=len(refused))
+        return PushResult(
+            pushed=len(outcome.updated),
+            failed=len(refused),
+            skus=[by_id[i].sku for i in outcome.updated],
+            refusals={by_id[f.id].sku: str(f.error) for f in refused},
+            key_refused=key_refused,
+        )
 
     async def _failed(self, error: str, now: datetime) -> PushResult:
         async with self.db.transaction() as conn:
