@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
 import msgspec
 
-from actors.invoicing import documents, store
+from actors.invoicing import documents, payment_store, stock, stock_store, store
 from actors.invoicing.messages import (
     CreditNoteIssued,
     DocumentFailed,
@@ -34,9 +34,12 @@ from actors.invoicing.messages import (
     IssueInvoice,
     IssueProforma,
     ProformaIssued,
+    StockDiscrepanciesFound,
 )
+from actors.invoicing.payments import PAYMENT_KEY, PAYMENT_TIMER, PaymentPoll, PollPayments
 from actors.invoicing.settings import InvoicingSettings
 from actors.invoicing.settings import load_settings as load_invoicing
+from actors.invoicing.stock import STOCK_KEY, STOCK_TIMER, CompareStock
 from actors.notifications.messages import Attachment, NotifyCustomer
 from connectors.smartbill.client import SmartBillClient, build_client
 from connectors.smartbill.errors import SmartBillRejected
@@ -44,11 +47,12 @@ from connectors.smartbill.reconcile import reconcile
 from connectors.smartbill.settings import SmartBillSettings
 from connectors.smartbill.settings import load_settings as load_smartbill
 from connectors.smartbill.wire import DocumentResponse, Estimate, Invoice, Tax
+from hub import outbox
 from hub.actor import Actor, Context, handler
 from hub.bootstrap import Resources
 from hub.db import Database
 from hub.errors import ConfigError, TransientError
-from hub.messages import Command
+from hub.messages import Command, Envelope, Message, encode
 from hub.ratelimit import limiter_for
 from hub.settings import env_name
 
@@ -73,6 +77,10 @@ def backoff(base: float, cap: float, attempts: int, retry_after: float | None) -
     """Seconds before the next try: doubling, capped, never sooner than SmartBill asked."""
     delay = min(cap, base * 2 ** max(0, attempts - 1))
     return float(max(delay, retry_after or 0.0))
+
+
+# How long a document waits, at most, when its series holds another one in flight or in doubt
+SERIES_BUSY_WAIT = 1.0
 
 
 def timer_name(request_id: str) -> str:
@@ -116,6 +124,53 @@ class InvoicingActor(Actor, name="invoicing"):
         self._require()
         await self._follow_up(ctx, msg.request_id, retry=True)
 
+    @handler
+    async def poll_payments(self, msg: PollPayments, ctx: Context) -> None:
+        interval = self.settings.payment_poll_interval
+        if interval is not None:
+            at = ctx.now + timedelta(seconds=interval)
+            ctx.schedule(PollPayments(), at=at, name=PAYMENT_TIMER, key=PAYMENT_KEY)
+        self._require()
+        poll = PaymentPoll(self.settings, self.client, ctx)
+        seen, stopped = await poll.run()
+        ctx.log.info("payment poll: %d documents, %d SmartBill calls", seen, poll.calls)
+        if stopped:
+            ctx.log.warning("payment poll stopped, the rest waits for the next: %s", stopped)
+
+    @handler
+    async def compare_stock(self, msg: CompareStock, ctx: Context) -> None:
+        self._require()
+        at = self.settings.stock_check_at
+        try:
+            found = await self.client.stocks(stock.business_day(ctx.now))
+        except (TransientError, ConfigError, SmartBillRejected) as exc:
+            retry = ctx.now + timedelta(seconds=self.settings.retry_max_backoff)
+            ctx.log.warning("stock comparison failed, again at %s: %s", retry.isoformat(), exc)
+            ctx.schedule(CompareStock(), at=retry, name=STOCK_TIMER, key=STOCK_KEY)
+            return
+        if at is not None:
+            ctx.schedule(
+                CompareStock(), at=stock.next_check(ctx.now, at), name=STOCK_TIMER, key=STOCK_KEY
+            )
+        mapping = self.settings.warehouse_map
+        hub = await stock_store.on_hand(ctx.conn, sorted(set(mapping.values())))
+        report = stock.compare(found, hub, mapping)
+        day = stock.business_day(ctx.now)
+        check_id = await stock_store.save(ctx.conn, day, ctx.now, report)
+        counts = {k: report.count(k) for k in ("missing", "extra", "different")}
+        ctx.log.info("stock comparison %s: %d compared, %s", day, report.compared, counts)
+        if report.discrepancies or report.unmapped:
+            ctx.emit(
+                StockDiscrepanciesFound(
+                    check_id=check_id,
+                    on=day,
+                    compared=report.compared,
+                    unmapped=report.unmapped,
+                    **counts,
+                ),
+                key=STOCK_KEY,
+            )
+
     # --- flow ---------------------------------------------------------------------------------
 
     async def _start(
@@ -132,6 +187,7 @@ class InvoicingActor(Actor, name="invoicing"):
                 gross=gross,
                 shipment_id=shipment_id,
                 invoice_request_id=getattr(msg, "invoice_request_id", None),
+                watch=_watch(msg),
             )
             known = None if added else await store.get(conn, msg.request_id)
             other = None
@@ -153,6 +209,8 @@ class InvoicingActor(Actor, name="invoicing"):
                 ),
                 key=f"order:{msg.order_id}",
             )
+        elif other is not None and isinstance(msg, IssueInvoice) and other.origin == "smartbill":
+            await self._claim(ctx, msg, other)
         else:  # the order's document exists under another request_id: never a second one
             ctx.log.warning(
                 "%s %s not issued: order %s has it already as %s",
@@ -160,6 +218,69 @@ class InvoicingActor(Actor, name="invoicing"):
                 msg.request_id,
                 msg.order_id,
                 other.request_id if other else "?",
+            )
+            if other is not None:
+                self._answer_with(ctx, msg, other)
+
+    async def _claim(self, ctx: Context, msg: IssueInvoice, adopted: store.Document) -> None:
+        """The order's invoice was made in SmartBill Cloud from its proforma and adopted by the
+        payment poll: it becomes this request's (announced, emailed, reversible) document."""
+        if adopted.request_id != payment_store.adopted_id(adopted.from_request_id or ""):
+            self._answer_with(ctx, msg, adopted)  # claimed by another request_id already
+            return
+        async with self.db.transaction() as conn:
+            claimed = await store.claim(
+                conn, adopted.request_id, msg.request_id, msgspec.json.encode(msg)
+            )
+        ctx.log.info(
+            "invoice %s answered by %s %s made in SmartBill from proforma %s",
+            msg.request_id,
+            adopted.series,
+            adopted.number,
+            adopted.from_request_id,
+        )
+        if claimed:
+            await self._follow_up(ctx, msg.request_id, retry=False)
+
+    def _answer_with(self, ctx: Context, msg: Request, other: store.Document) -> None:
+        """A second request_id for a document the order has: told what the first got."""
+        key = f"order:{msg.order_id}"
+        if other.state == "issued" and other.kind == "invoice":
+            ctx.emit(
+                InvoiceIssued(
+                    request_id=msg.request_id,
+                    order_id=msg.order_id,
+                    series=other.series or "",
+                    number=other.number or "",
+                    gross=other.gross,
+                    issued_at=other.issued_at or ctx.now,
+                ),
+                key=key,
+            )
+        elif other.state == "issued" and other.kind == "proforma":
+            ctx.emit(
+                ProformaIssued(
+                    request_id=msg.request_id,
+                    order_id=msg.order_id,
+                    series=other.series or "",
+                    number=other.number or "",
+                    gross=other.gross,
+                    issued_at=other.issued_at or ctx.now,
+                ),
+                key=key,
+            )
+        elif other.state in ("failed", "parked"):
+            kind: DocumentKind = other.kind  # type: ignore[assignment]
+            ctx.emit(
+                DocumentFailed(
+                    request_id=msg.request_id,
+                    order_id=msg.order_id,
+                    document=kind,
+                    reason=f"the order's {other.kind} {other.request_id} is {other.state}: "
+                    f"{other.last_error or ''}",
+                    parked=other.state == "parked",
+                ),
+                key=key,
             )
 
     async def _follow_up(self, ctx: Context, request_id: str, *, retry: bool) -> None:
@@ -208,20 +329,16 @@ class InvoicingActor(Actor, name="invoicing"):
         except SmartBillRejected as exc:
             await self._fail(ctx, row, str(exc), parked=False)
             return
-        async with self._series_lock(series):
+        if isinstance(request, IssueInvoice) and request.proforma_request_id:
             try:
-                expected = await self.client.next_number(
-                    series, "f" if row.kind == "invoice" else "p"
-                )
-            except SmartBillRejected as exc:
-                await self._fail(ctx, row, str(exc), parked=False)
-                return
+                if await self._invoiced_in_smartbill(ctx, row, request.proforma_request_id):
+                    return
             except (TransientError, ConfigError) as exc:
                 await self._refused_for_now(ctx, row, exc)
                 return
-            async with self.db.transaction() as conn:
-                if not await store.issuing(conn, request_id, series, expected):
-                    return  # another delivery took it
+        async with self._series_lock(series):
+            if not await self._take_series(ctx, row, series, "f" if row.kind == "invoice" else "p"):
+                return
             try:
                 if isinstance(body, Invoice):
                     answer = await self.client.issue_invoice(body)
@@ -231,6 +348,47 @@ class InvoicingActor(Actor, name="invoicing"):
                 await self._after_error(ctx, row, exc)
                 return
         await self._issued(ctx, request_id, answer)
+
+    async def _invoiced_in_smartbill(
+        self, ctx: Context, row: store.Document, proforma_request_id: str
+    ) -> bool:
+        """Before POSTing an invoice that follows a proforma: did the accountant make it in
+        SmartBill Cloud already (since the last payment poll)? Then that one is the order's."""
+        async with self.db.transaction() as conn:
+            proforma = await store.get(conn, proforma_request_id)
+        if proforma is None or proforma.state != "issued" or not proforma.series:
+            return False
+        try:
+            made = await self.client.estimate_invoices(proforma.series, proforma.number or "")
+        except SmartBillRejected as exc:  # the proforma is gone from SmartBill: issue ours
+            ctx.log.warning("proforma %s: %s", proforma_request_id, exc)
+            return False
+        if not made:
+            return False
+        if len(made) > 1:
+            names = ", ".join(f"{d.series}{d.number}" for d in made)
+            reason = f"proforma {proforma.series}{proforma.number} has several invoices: {names}"
+            await self._fail(ctx, row, reason, parked=True)
+            return True
+        [ref] = made
+        status = await self.client.payment_status(ref.series, ref.number)
+        total = status.invoice_total_amount
+        gross = total if total is not None else row.gross
+        async with self.db.transaction() as conn:
+            done = await store.found_in_smartbill(
+                conn, row.request_id, ref.series, ref.number, gross, ctx.now
+            )
+            await payment_store.polled(conn, proforma.request_id, ctx.now, watch="done")
+        if done:
+            ctx.log.info(
+                "invoice %s: made in SmartBill from proforma %s as %s%s, not issued again",
+                row.request_id,
+                proforma_request_id,
+                ref.series,
+                ref.number,
+            )
+            await self._follow_up(ctx, row.request_id, retry=False)
+        return True
 
     def _body(
         self, request: IssueInvoice | IssueProforma, taxes: tuple[Tax, ...], ctx: Context
@@ -268,17 +426,8 @@ class InvoicingActor(Actor, name="invoicing"):
             return
         series = original.series
         async with self._series_lock(series):
-            try:
-                expected = await self.client.next_number(series, "f")
-            except SmartBillRejected as exc:
-                await self._fail(ctx, row, str(exc), parked=False)
+            if not await self._take_series(ctx, row, series, "f"):
                 return
-            except (TransientError, ConfigError) as exc:
-                await self._refused_for_now(ctx, row, exc)
-                return
-            async with self.db.transaction() as conn:
-                if not await store.issuing(conn, row.request_id, series, expected):
-                    return
             try:
                 answer = await self.client.reverse_invoice(
                     series, original.number, issue_date=documents.issue_date(ctx.now)
@@ -287,6 +436,39 @@ class InvoicingActor(Actor, name="invoicing"):
                 await self._after_error(ctx, row, exc)
                 return
         await self._issued(ctx, row.request_id, answer)
+
+    async def _take_series(
+        self, ctx: Context, row: store.Document, series: str, kind: Literal["f", "p"]
+    ) -> bool:
+        """Take the series (committed), then record its next number (committed) before the
+        POST. False: nothing to send now (taken by another delivery, the series busy with a
+        document in doubt, or the number unreadable: each has its follow-up)."""
+        async with self.db.transaction() as conn:
+            claimed = await store.claim_series(conn, row.request_id, series)
+        if claimed is False:
+            return False  # another delivery took it
+        if isinstance(claimed, str):
+            wait = min(self.settings.retry_backoff, SERIES_BUSY_WAIT)
+            at = ctx.now + timedelta(seconds=wait)
+            async with self.db.transaction() as conn:
+                reason = f"series {series} busy: {claimed} is in flight or in doubt"
+                await store.later(conn, row.request_id, "intent", at, reason)
+            ctx.log.info("%s %s waits: %s", row.kind, row.request_id, reason)
+            ctx.schedule(
+                IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
+            )
+            return False
+        try:
+            expected = await self.client.next_number(series, kind)
+        except SmartBillRejected as exc:
+            await self._fail(ctx, row, str(exc), parked=False)
+            return False
+        except (TransientError, ConfigError) as exc:
+            await self._refused_for_now(ctx, row, exc)  # back to intent: the series is free
+            return False
+        async with self.db.transaction() as conn:
+            await store.expect(conn, row.request_id, expected)
+        return True
 
     async def _after_error(self, ctx: Context, row: store.Document, exc: Exception) -> None:
         if isinstance(exc, SmartBillRejected):
@@ -315,8 +497,13 @@ class InvoicingActor(Actor, name="invoicing"):
 
     async def _reconcile(self, ctx: Context, row: store.Document) -> None:
         """A POST whose answer is unknown: read the series and decide."""
-        if not row.series or not row.expected_number:
-            await self._fail(ctx, row, "no series number recorded before the request", parked=True)
+        if not row.series:
+            await self._fail(ctx, row, "no series recorded before the request", parked=True)
+            return
+        if not row.expected_number:  # claimed, stopped before the POST (which needs it)
+            async with self.db.transaction() as conn:
+                await store.later(conn, row.request_id, "intent", ctx.now, "never sent")
+            await self._issue(ctx, row.request_id)
             return
         total = row.gross if row.kind == "invoice" else None
         kind: Literal["invoice", "estimate"] = "estimate" if row.kind == "proforma" else "invoice"
@@ -502,8 +689,42 @@ class InvoicingActor(Actor, name="invoicing"):
     def _series_lock(self, series: str) -> asyncio.Lock:
         return self._series_locks.setdefault(series, asyncio.Lock())
 
+    async def on_start(self) -> None:
+        """Arm the payment poll and the daily stock comparison (durable timers, moved to their
+        next time at every start), unless SmartBill is not configured."""
+        try:
+            self._require()
+        except TransientError as exc:
+            log.warning("invoicing: no payment poll, no stock comparison (%s)", exc)
+            return
+        now = datetime.now(UTC)
+        timers: list[tuple[Message, datetime, str, str]] = []
+        if self.settings.payment_poll_interval is not None:
+            timers.append((PollPayments(), now, PAYMENT_TIMER, PAYMENT_KEY))
+        if self.settings.stock_check_at is not None:
+            at = stock.next_check(now, self.settings.stock_check_at)
+            timers.append((CompareStock(), at, STOCK_TIMER, STOCK_KEY))
+        items = [
+            outbox.Outgoing(
+                Envelope.new(m, key=key, occurred_at=at), encode(m), timer_at=at, timer_name=name
+            )
+            for m, at, name, key in timers
+        ]
+        if items:
+            async with self.db.transaction() as conn:
+                await outbox.write(conn, items)
+
     async def on_stop(self) -> None:
         await self.client.close()
+
+
+def _watch(msg: Request) -> str:
+    """Proformas (bank transfer) and cash-on-delivery invoices have their payments polled."""
+    if isinstance(msg, IssueProforma):
+        return "open"
+    if isinstance(msg, IssueInvoice) and msg.payment_method == "cash_on_delivery":
+        return "open"
+    return "none"
 
 
 def build(

@@ -11,7 +11,7 @@ Money is ``Decimal`` RON; ``unit_net`` is the unit price net of VAT, ``vat_rate`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -124,6 +124,21 @@ class DocumentFailed(Event, tag="invoicing.DocumentFailed"):
     parked: bool = False
 
 
+class StockDiscrepanciesFound(Event, tag="invoicing.StockDiscrepanciesFound"):
+    """The daily comparison found SmartBill's stock and the hub's on hand apart (the report:
+    ``invoicing_stock_checks`` / ``_discrepancies`` of ``check_id``). ``missing``: in the hub,
+    not in SmartBill; ``extra``: in SmartBill, not in the hub; ``different``: other quantities;
+    ``unmapped``: SmartBill warehouses with no hub code (not compared)."""
+
+    check_id: int
+    on: date
+    compared: int
+    missing: int
+    extra: int
+    different: int
+    unmapped: tuple[str, ...] = ()
+
+
 InvoicingMessage = (
     IssueInvoice
     | IssueProforma
@@ -132,4 +147,5 @@ InvoicingMessage = (
     | ProformaIssued
     | CreditNoteIssued
     | DocumentFailed
+    | StockDiscrepanciesFound
 )

@@ -37,6 +37,11 @@ class Document(msgspec.Struct, frozen=True, kw_only=True):
     notified: bool
     issued_at: datetime | None
     created_at: datetime
+    origin: str = "hub"  # "smartbill": made in SmartBill Cloud from our proforma, adopted
+    from_request_id: str | None = None  # an adopted invoice's proforma
+    watch: str = "none"  # payments polled: none, open, done, parked, expired
+    paid_recorded: Decimal = Decimal(0)  # collected in SmartBill and told to orders
+    polled_at: datetime | None = None
 
 
 _COLUMNS = ", ".join(Document.__struct_fields__)
@@ -58,11 +63,14 @@ async def add(
     gross: Decimal,
     shipment_id: str | None = None,
     invoice_request_id: str | None = None,
+    watch: str = "none",
 ) -> bool:
-    """Record a new request as an intent; False when it (or its order's document) is known."""
+    """Record a new request as an intent; False when it (or its order's document) is known.
+    ``watch`` "open": once issued, its payments are polled (proformas, cash on delivery)."""
     done = await conn.fetchval(
         "INSERT INTO invoicing_documents (request_id, order_id, kind, shipment_id, "
-        "invoice_request_id, state, request, gross) VALUES ($1, $2, $3, $4, $5, 'intent', $6, $7) "
+        "invoice_request_id, state, request, gross, watch) "
+        "VALUES ($1, $2, $3, $4, $5, 'intent', $6, $7, $8) "
         "ON CONFLICT DO NOTHING RETURNING true",
         request_id,
         order_id,
@@ -71,6 +79,7 @@ async def add(
         invoice_request_id,
         request,
         gross,
+        watch,
     )
     return bool(done)
 
@@ -109,19 +118,42 @@ async def lock(conn: asyncpg.Connection, request_id: str) -> Document | None:
     )
 
 
-async def issuing(
-    conn: asyncpg.Connection, request_id: str, series: str, expected: str | None
-) -> bool:
-    """intent → issuing with the series' next number read before the POST (committed first)."""
+async def claim_series(conn: asyncpg.Connection, request_id: str, series: str) -> bool | str:
+    """intent → issuing in ``series``, unless another document of the series is ``issuing``
+    (in flight, or its answer lost and not reconciled yet). A reconciliation can only tell
+    which number is ours if nothing else was issued in the series meanwhile, so a series holds
+    one document in doubt at a time, across processes (an advisory lock per series makes the
+    check and the claim one step). True: claimed; False: not in ``intent`` any more (another
+    delivery took it); a request id: the document holding the series."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"invoicing-series:{series}"
+    )
+    holder: str | None = await conn.fetchval(
+        "SELECT request_id FROM invoicing_documents "
+        "WHERE series = $1 AND state = 'issuing' AND request_id <> $2 LIMIT 1",
+        series,
+        request_id,
+    )
+    if holder is not None:
+        return holder
     done = await conn.fetchval(
-        "UPDATE invoicing_documents SET state = 'issuing', series = $2, expected_number = $3, "
+        "UPDATE invoicing_documents SET state = 'issuing', series = $2, expected_number = NULL, "
         "attempts = attempts + 1, next_at = NULL, updated_at = now() "
         "WHERE request_id = $1 AND state = 'intent' RETURNING true",
         request_id,
         series,
-        expected,
     )
     return bool(done)
+
+
+async def expect(conn: asyncpg.Connection, request_id: str, expected: str) -> None:
+    """The series' next number, read after the claim and committed before the POST."""
+    await conn.execute(
+        "UPDATE invoicing_documents SET expected_number = $2, updated_at = now() "
+        "WHERE request_id = $1 AND state = 'issuing'",
+        request_id,
+        expected,
+    )
 
 
 async def issued(
@@ -137,6 +169,44 @@ async def issued(
         number,
         at,
         list(OPEN),
+    )
+    return bool(done)
+
+
+async def found_in_smartbill(
+    conn: asyncpg.Connection,
+    request_id: str,
+    series: str,
+    number: str,
+    gross: Decimal,
+    at: datetime,
+) -> bool:
+    """An invoice request answered by the invoice the accountant made of its proforma in
+    SmartBill Cloud (found before our POST): issued, adopted, its payments not polled (the
+    order was paid in the hub already)."""
+    done = await conn.fetchval(
+        "UPDATE invoicing_documents SET state = 'issued', series = $2, number = $3, gross = $4, "
+        "issued_at = $5, origin = 'smartbill', watch = 'none', next_at = NULL, "
+        "last_error = NULL, updated_at = now() "
+        "WHERE request_id = $1 AND state = 'intent' RETURNING true",
+        request_id,
+        series,
+        number,
+        gross,
+        at,
+    )
+    return bool(done)
+
+
+async def claim(conn: asyncpg.Connection, adopted_id: str, request_id: str, request: bytes) -> bool:
+    """An adopted invoice becomes the one the order's IssueInvoice asked for (its request_id
+    and command), so that repeats, the email and credit notes find it like any other."""
+    done = await conn.fetchval(
+        "UPDATE invoicing_documents SET request_id = $2, request = $3, updated_at = now() "
+        "WHERE request_id = $1 AND origin = 'smartbill' RETURNING true",
+        adopted_id,
+        request_id,
+        request,
     )
     return bool(done)
 

@@ -45,8 +45,10 @@ from connectors.smartbill.settings import SmartBillSettings, check_limits
 from connectors.smartbill.transport import JSON, Transport
 from connectors.smartbill.wire import (
     Document,
+    DocumentRef,
     DocumentResponse,
     Estimate,
+    EstimateInvoices,
     Invoice,
     PaymentStatus,
     Reverse,
@@ -170,6 +172,25 @@ class SmartBillClient:
         if status.error_text:
             raise rejection(result, operation="payment status")
         return status
+
+    async def estimate_invoices(self, series: str, number: str) -> tuple[DocumentRef, ...]:
+        """``GET /estimate/invoices``: the invoices made from proforma ``series`` ``number``
+        (empty when it was never invoiced; :class:`DocumentNotFound` when it does not exist)."""
+        operation = "estimate invoices"
+        try:
+            result = await self.transport.send(
+                "GET", "/estimate/invoices", operation, params=self._ref(series, number)
+            )
+        except SmartBillRejected as exc:
+            if _not_invoiced(exc.error_text):  # should SmartBill answer it as a 400
+                return ()
+            raise
+        answer = self.transport.read(result, EstimateInvoices, operation)
+        if answer.invoices:
+            return answer.invoices
+        if answer.error_text and not _not_invoiced(answer.error_text):
+            raise rejection(result, operation=operation)
+        return ()
 
     async def series(self, kind: SeriesType | None = None) -> tuple[Series, ...]:
         """``GET /series``: the account's series (of one type) with their next numbers."""
@@ -305,6 +326,11 @@ class SmartBillClient:
     def _ref(self, series: str, number: str) -> dict[str, str]:
         # "seriesname" as in SmartBill's Postman collection (the spec also writes seriesName)
         return {"cif": self._cif(), "seriesname": series, "number": number}
+
+
+def _not_invoiced(text: str) -> bool:
+    # "Proforma cu seria si numarul X nu a fost facturata." (spec of GET /estimate/invoices)
+    return "nu a fost facturata" in text.lower()
 
 
 def build_client(

@@ -224,6 +224,35 @@ def payment_status(sim: SmartBillSimulator, query: Query, body: Body) -> Answer:
     return Answer(_json({"sbcInvoicePaymentStatusResponse": status}))
 
 
+def estimate_invoices(sim: SmartBillSimulator, query: Query, body: Body) -> Answer:
+    """``GET /estimate/invoices``: the invoices made from a proforma. One never invoiced is
+    answered 200 with the spec's "nu a fost facturata" errorText and ``areInvoicesCreated``
+    false (the spec calls it an error message but documents it in the success shape)."""
+    _company(sim, query.get("cif"), "Ciful firmei trebuie specificat!")
+    series_, number_ = _ref(query, "estimate", "read")
+    made = sim.books.invoices_of(series_, number_)
+    text = "" if made else f"Proforma cu seria si numarul {series_}{number_} nu a fost facturata."
+    answer = {
+        "errorText": text,
+        "message": "",
+        "number": "",
+        "series": "",
+        "areInvoicesCreated": bool(made),
+        "invoices": [{"series": d.series, "number": d.number} for d in made],
+    }
+    return Answer(_json({"sbcResponse": answer}), error_text=text or None)
+
+
+def collect(sim: SmartBillSimulator, query: Query, body: Body) -> Answer:
+    """``POST /payment``: record a collection on invoices (a receipt with ``Chitanta``)."""
+    body = body or {}
+    _company(sim, body.get("companyVatCode"), "CIF-ul firmei ('companyVatCode') trebuie specificat")
+    value, invoices, receipt = sim.books.collect(body)
+    refs = ", ".join(d.ref for d in invoices) or "no invoice"
+    series_, number_ = (receipt[:-4], receipt[-4:]) if receipt else ("", "")
+    return Answer(_ok(series=series_, number=number_), f"collected {value} on {refs}")
+
+
 def series(sim: SmartBillSimulator, query: Query, body: Body) -> Answer:
     _company(sim, query.get("cif"), "Ciful firmei trebuie specificat!")
     kind = query.get("type")
@@ -285,6 +314,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", "/estimate/cancel", cancel_estimate),
     ("PUT", "/estimate/restore", restore_estimate),
     ("GET", "/estimate/pdf", estimate_pdf),
+    ("GET", "/estimate/invoices", estimate_invoices),
+    ("POST", "/payment", collect),
     ("GET", "/tax", taxes),
     ("GET", "/series", series),
     ("GET", "/stocks", stocks),

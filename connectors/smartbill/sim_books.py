@@ -14,7 +14,15 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from connectors.smartbill.sim_rules import NO_SERIES, Refused, check_document, day, flag, number
+from connectors.smartbill.sim_rules import (
+    NO_SERIES,
+    Refused,
+    check_document,
+    check_payment,
+    day,
+    flag,
+    number,
+)
 
 Kind = Literal["invoice", "estimate"]
 _TYPE: dict[str, str] = {"invoice": "f", "estimate": "p"}
@@ -189,6 +197,50 @@ class Books:
             estimate.invoiced_by.append(doc.ref)
             doc.from_estimate = estimate.ref
         self.documents.append(doc)
+        return doc
+
+    def invoices_of(self, series: str | None, number_: str | None) -> list[SimDocument]:
+        """The invoices made from a proforma (``useEstimateDetails``; drafts are not listed)."""
+        estimate = self.get("estimate", series, number_)
+        return [d for d in self.documents if d.from_estimate == estimate.ref and not d.draft]
+
+    def collect(self, body: dict[str, Any]) -> tuple[Decimal, list[SimDocument], str]:
+        """``POST /payment``: a collection spread over the invoices listed (in order, each up
+        to what it still owes; with ``useInvoiceDetails``, the one invoice's unpaid amount).
+        Returns the value, the invoices it paid and the receipt number (``Chitanta``)."""
+        check_payment(body, self)
+        wanted = body.get("invoicesList") or []
+        invoices = [self.get_paid(str(i.get("seriesName")), str(i.get("number"))) for i in wanted]
+        payer = str((body.get("client") or {}).get("name") or "").strip()
+        for doc in invoices:
+            if not flag(body.get("useInvoiceDetails")) and doc.client.get("name") != payer:
+                raise Refused(f"Clientul facturii {doc.ref} nu corespunde cu clientul incasarii!")
+        if flag(body.get("useInvoiceDetails")):
+            value = invoices[0].total - invoices[0].paid
+        else:
+            value = number(body.get("value")) or Decimal(0)
+        left = value
+        for doc in invoices:
+            share = min(left, max(doc.total - doc.paid, Decimal(0)))
+            doc.paid += share
+            left -= share
+        receipt = ""
+        if body.get("type") == "Chitanta":
+            state = self.series[str(body.get("seriesName"))]
+            receipt = f"{state.name}{state.format(state.next)}"
+            state.next += 1
+        return value, invoices, receipt
+
+    def get_paid(self, series: str, number_: str) -> SimDocument:
+        """An invoice a payment is recorded on: it must exist and not be cancelled."""
+        doc = self.find("invoice", series, number_)
+        if doc is None:
+            raise Refused("Factura nu a fost gasita!")
+        if doc.cancelled:
+            raise Refused(
+                f"Factura {doc.ref} este anulata, nu o puteti incasa. Restaurati intai factura "
+                "sau emiteti incasarea independent de factura."
+            )
         return doc
 
     def reverse(self, series: Any, number_: Any, issue_date: date) -> SimDocument:

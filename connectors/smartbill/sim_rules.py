@@ -28,6 +28,21 @@ PAYMENT_TYPES = frozenset(
         "Alta incasare",
     }
 )
+# POST /payment's "type" (its spec table): "Bon" goes through the fiscal-receipt call instead.
+COLLECTION_TYPES = frozenset(
+    {
+        "Alta incasare",
+        "Bilet ordin",
+        "Card",
+        "Card online",
+        "CEC",
+        "Chitanta",
+        "Extras de cont",
+        "Mandat postal",
+        "Ordin plata",
+        "Ramburs",
+    }
+)
 MAX_LINES = 400
 BAD_DATE = "Data documentului trebuie sa fie de forma yyyy-MM-dd."
 NO_SERIES = "Seria nu a fost gasita! Folositi o serie creata in contul de cloud."
@@ -184,3 +199,42 @@ def _check_payment(body: dict[str, Any], books: Books) -> None:
         series = books.series.get(str(payment.get("paymentSeries") or ""))
         if series is None or series.type != "c":
             raise Refused("Seria incasarii nu a fost gasita pe server.")
+
+
+def check_payment(body: dict[str, Any], books: Books) -> None:
+    """Refuse a ``POST /payment`` body as SmartBill would (its "Mesaje de eroare 400" table)."""
+    kind = body.get("type")
+    if not kind:
+        raise Refused("Tipul incasarii trebuie specificat.")
+    if not body.get("issueDate"):
+        raise Refused("issueDate trebuie specificat")
+    day(body.get("issueDate"))
+    if kind == "Bon":
+        raise Refused("Nu puteti adauga bonuri prin API.")
+    if kind not in COLLECTION_TYPES:
+        raise Refused("Tipul incasarii nu a fost gasit!")
+    if kind == "Chitanta":
+        series = books.series.get(str(body.get("seriesName") or ""))
+        if series is None:
+            raise Refused(NO_SERIES)
+        if series.type != "c":
+            raise Refused("Seria nu poate fi folosita la chitante.")
+    currency = body.get("currency") or "RON"
+    if currency not in books.currencies:
+        raise Refused("Moneda nu a fost gasita pe server!")
+    invoices = body.get("invoicesList") or []
+    if not isinstance(invoices, list) or not all(isinstance(i, dict) for i in invoices):
+        raise Refused("Factura nu a fost gasita!")
+    if flag(body.get("useInvoiceDetails")):
+        if len(invoices) != 1:
+            raise Refused("Trebuie specificata doar o factura!")
+        if not (invoices[0].get("seriesName") and invoices[0].get("number")):
+            raise Refused(
+                "Pentru emiterea unei incasari cu datele de pe factura trebuie specificate "
+                "seria si numarul facturii."
+            )
+        return
+    value = number(body.get("value"))
+    if value is None or value <= 0:
+        raise Refused("Valoarea incasarii trebuie specificata.")
+    _check_client(body.get("client"), books)

@@ -174,6 +174,38 @@ class SmartBillSimulator:
         """Record a payment of ``amount`` on an invoice (as staff would in SmartBill Cloud)."""
         self.books.get("invoice", series, number).paid += amount
 
+    def invoice_estimate(
+        self, series: str, number: str, *, invoice_series: str | None = None
+    ) -> SimDocument:
+        """As the accountant in SmartBill Cloud: make the invoice of a proforma (what
+        ``POST /invoice`` with ``useEstimateDetails`` and ``estimate{}`` does)."""
+        body = {
+            "companyVatCode": self.books.cif,
+            "seriesName": invoice_series or self.books.default_series["f"],
+            "useEstimateDetails": True,
+            "estimate": {"seriesName": series, "number": number},
+        }
+        return self.books.issue("invoice", body, self.today())
+
+    def collect(
+        self, series: str, number: str, amount: Decimal | None = None, *, kind: str = "Ordin plata"
+    ) -> Decimal:
+        """As the accountant: record a collection on an invoice (what ``POST /payment`` does;
+        ``amount`` None: what it still owes). Returns the amount recorded."""
+        doc = self.books.get("invoice", series, number)
+        body: dict[str, Any] = {
+            "companyVatCode": self.books.cif,
+            "issueDate": self.today().isoformat(),
+            "type": kind,
+            "invoicesList": [{"seriesName": series, "number": number}],
+        }
+        if amount is None:
+            body["useInvoiceDetails"] = True
+        else:
+            body.update(value=str(amount), client={"name": doc.client.get("name")})
+        value, _, _ = self.books.collect(body)
+        return value
+
     def today(self) -> date:
         """The simulator's date in Bucharest (SmartBill's default issue date)."""
         return datetime.fromtimestamp(self.clock(), BUCHAREST).date()

@@ -236,6 +236,20 @@ class PaymentStatus(_Answer, frozen=True):
     paid: bool | None = None
 
 
+class DocumentRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A document named by its series and number (``"LDX"``, ``"0042"``)."""
+
+    series: str
+    number: str
+
+
+class EstimateInvoices(_Answer, frozen=True):
+    """``GET /estimate/invoices``: the invoices made from a proforma (drafts not listed)."""
+
+    are_invoices_created: bool | None = None
+    invoices: tuple[DocumentRef, ...] | None = None
+
+
 class Series(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """A document series and the number its next document will get (``"0117"``)."""
 

@@ -52,7 +52,7 @@ async def sim() -> AsyncIterator[tuple[SmartBillSimulator, str]]:
 @pytest.fixture
 async def database(actor_db: Database, db_conn: asyncpg.Connection) -> Database:
     """A pool on the run's database, with no invoicing documents."""
-    await db_conn.execute("TRUNCATE invoicing_documents")
+    await db_conn.execute("TRUNCATE invoicing_documents, invoicing_stock_checks CASCADE")
     return actor_db
 
 
@@ -99,11 +99,19 @@ async def make_client(
 def invoicing(
     smartbill_settings: SmartBillSettings, database: Database
 ) -> Callable[..., InvoicingActor]:
-    """``invoicing(**smartbill_overrides)``: the actor against the simulator, fast timers."""
+    """``invoicing(**smartbill_overrides)``: the actor against the simulator, fast timers, no
+    payment poll or stock comparison unless ``settings=`` asks for them."""
 
-    def make(**overrides: Any) -> InvoicingActor:
+    def make(settings: dict[str, Any] | None = None, **overrides: Any) -> InvoicingActor:
         smartbill = msgspec.structs.replace(smartbill_settings, **overrides)
-        settings = InvoicingSettings(retry_backoff=0.05, retry_max_backoff=0.3, reconcile_after=0.6)
-        return build(settings, smartbill, database, build_client(smartbill))
+        fields: dict[str, Any] = {
+            "retry_backoff": 0.05,
+            "retry_max_backoff": 0.3,
+            "reconcile_after": 0.6,
+            "payment_poll_interval": None,
+            "stock_check_at": None,
+            **(settings or {}),
+        }
+        return build(InvoicingSettings(**fields), smartbill, database, build_client(smartbill))
 
     return make
