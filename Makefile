@@ -5,6 +5,7 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 PYTEST_ARGS ?=
+DEMO_ARGS   ?=
 SCHEMAS_DIR ?= docs/schemas
 
 BIN     := $(VENV)/bin
@@ -13,7 +14,7 @@ STAMP   := $(VENV)/.installed
 SOURCES := $(wildcard hub actors connectors tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt migrate schemas clean distclean
+.PHONY: help install run demo test lint fmt migrate schemas clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,8 +37,11 @@ install: $(STAMP) ## create .venv and install the project (done automatically by
 
 # --- running ----------------------------------------------------------------------------
 
-run: $(STAMP) ## start the hub (embedded mode unless CYPHER_*_URL are set)
+run: $(STAMP) ## start the hub (embedded mode and sandbox unless CYPHER_*_URL are set)
 	$(BIN)/cypher-hub serve
+
+demo: $(STAMP) ## place demo shop orders in the running sandbox (DEMO_ARGS="--orders 30")
+	$(BIN)/cypher-hub demo $(DEMO_ARGS)
 
 migrate: $(STAMP) ## apply pending database migrations
 	$(BIN)/cypher-hub migrate

@@ -1,5 +1,10 @@
 """The ``cypher-hub`` command: serve, migrate, seed, schemas, settings, dlq, users, apikeys,
-webhooks."""
+webhooks, demo, woo.
+
+Commands of other packages register themselves through an ``add_commands(subparsers)``
+function (see the end of :func:`_parser`); this module is the only one of ``hub/`` that may
+import ``connectors/``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from connectors.sandbox import cli as sandbox_cli
 from hub import deadletters, messages, plugins, seeds
 from hub import settings as settings_mod
 from hub.auth import cli as auth_cli
@@ -26,6 +32,9 @@ from hub.settings import HubSettings
 from hub.telemetry import setup_logging
 
 log = logging.getLogger("hub.cli")
+
+# ``add_commands(subparsers)`` of the connectors and contexts that have commands.
+COMMANDS: tuple[str, ...] = ("connectors.woocommerce.reconcile_cmd:add_commands",)
 
 
 def installed_actor_paths() -> tuple[str, ...]:
@@ -111,13 +120,23 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("ids", type=int, nargs="+")
     d.set_defaults(func=cmd_dlq_discard)
 
+    # commands defined next to what they operate on
     auth_cli.add_commands(sub)
     webhooks.add_commands(sub)
+    sandbox_cli.add_commands(sub)
+    # loaded by name: importing them here would make mypy (strict on hub/) check the actors
+    for path in COMMANDS:
+        plugins.load(path, "commands")(sub)
     return p
 
 
 def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
-    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    """Run until SIGTERM/SIGINT, then shut down gracefully.
+
+    In sandbox mode (``sandbox``) the simulators of the partners nobody configured run in this
+    process: their ports are taken now, and their settings are the defaults of the partners'
+    sections while the app is built and runs, so the connectors load them (connectors/sandbox).
+    """
     import actors
     import connectors
     from hub.edge.app import create_app
@@ -128,22 +147,28 @@ def cmd_serve(settings: HubSettings, args: argparse.Namespace) -> int:
         known |= {settings_mod.env_name(f, section) for f in cls.__struct_fields__}
     for name in settings_mod.unknown_env(known=known):
         log.warning("environment variable %s is not a setting (typo?); ignored", name)
-    app = create_app(
-        settings,
-        actors=installed_factories(),
-        webhooks=webhooks.load_sources(connectors.WEBHOOKS),
-        apis=installed_apis(),
-        seeds=actors.SEEDS,
-    )
-    log.info("serving on http://%s:%d", settings.http_host, settings.http_port)
-    web.run_app(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        shutdown_timeout=settings.shutdown_timeout,
-        print=None,
-        access_log=None,
-    )
+    sandbox = plugins.load("connectors.sandbox.runtime:Sandbox", "sandbox").prepare(settings)
+    try:
+        with settings_mod.section_defaults(sandbox.defaults):
+            app = create_app(
+                settings,
+                actors=installed_factories(),
+                webhooks=webhooks.load_sources(connectors.WEBHOOKS),
+                apis=installed_apis(),
+                seeds=actors.SEEDS,
+            )
+            sandbox.install(app)
+            log.info("serving on http://%s:%d", settings.http_host, settings.http_port)
+            web.run_app(
+                app,
+                host=settings.http_host,
+                port=settings.http_port,
+                shutdown_timeout=settings.shutdown_timeout,
+                print=None,
+                access_log=None,
+            )
+    finally:
+        sandbox.close()
     return 0
 
 

@@ -16,7 +16,8 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -64,6 +65,14 @@ class Secret:
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Positive = Annotated[float, Meta(gt=0)]
 Count = Annotated[int, Meta(ge=1)]
+SandboxPort = Annotated[int, Meta(ge=0, le=65535)]  # 0: a free port chosen at start
+
+SANDBOX_PORTS = (
+    "sandbox_woocommerce_port",
+    "sandbox_smartbill_port",
+    "sandbox_sendgrid_port",
+    "sandbox_whatsapp_port",
+)
 
 
 class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -118,11 +127,50 @@ class HubSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     pdf_workers: Annotated[int, Meta(ge=1, le=32)] = 2
     pdf_max_tasks: Count = 50
     pdf_timeout: Positive = 30.0
+    # Sandbox mode: the partners' simulators in this process (connectors/sandbox).
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    sandbox_woocommerce_port: SandboxPort = 8027
+    sandbox_smartbill_port: SandboxPort = 8028
+    sandbox_sendgrid_port: SandboxPort = 8025
+    sandbox_whatsapp_port: SandboxPort = 8026
 
     @property
     def embedded_database(self) -> bool:
         """True when PostgreSQL runs embedded (no ``CYPHER_DATABASE_URL``)."""
         return self.database_url is None
+
+    @property
+    def sandbox_wanted(self) -> bool:
+        """Whether ``serve`` runs the simulators of the partners not configured (``sandbox``).
+
+        ``"auto"``: in development on an embedded database (``make run``); ``"on"``: in any
+        environment but production (refused there at load); ``"off"``: never.
+        """
+        if self.sandbox == "auto":
+            return self.env == "development" and self.embedded_database
+        return self.sandbox == "on"
+
+
+_SECTION_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+@contextmanager
+def section_defaults(defaults: Mapping[str, Mapping[str, Any]]) -> Iterator[None]:
+    """Give ``[section]`` settings other defaults while the block runs.
+
+    ``defaults`` maps a section (``"smartbill"``) to field values as the config file would
+    write them. They sit *beneath* the config file and the environment, which still win field
+    by field, and are read by every :func:`load` of that section in the block. Sandbox mode
+    uses this to point the partners nobody configured at their simulators.
+    """
+    previous = {k: dict(v) for k, v in _SECTION_DEFAULTS.items()}
+    for section, values in defaults.items():
+        _SECTION_DEFAULTS[section] = {**_SECTION_DEFAULTS.get(section, {}), **values}
+    try:
+        yield
+    finally:
+        _SECTION_DEFAULTS.clear()
+        _SECTION_DEFAULTS.update(previous)
 
 
 def env_name(field: str, section: str | None = None) -> str:
@@ -153,7 +201,7 @@ def load(
         table = raw
     all_hints = typing.get_type_hints(cls, include_extras=True)
     hints = {f: all_hints[f] for f in cls.__struct_fields__}  # not ClassVars
-    data: dict[str, Any] = {}
+    data: dict[str, Any] = dict(_SECTION_DEFAULTS.get(section, {})) if section else {}
     for key, value in table.items():
         if isinstance(value, dict) and key not in hints:
             continue  # another section's table
@@ -318,10 +366,29 @@ def _explain(
 
 
 def _check_production(settings: HubSettings) -> None:
+    _check_sandbox_ports(settings)
     if settings.env != "production":
         return
+    if settings.sandbox == "on":
+        raise ConfigError(
+            f"invalid setting {env_name('sandbox')} (sandbox): sandbox mode is refused when "
+            'CYPHER_ENV=production (set it to "off" or "auto" and configure the partners)'
+        )
     for field in ("database_url", "amqp_url", "redis_url", "jwt_secret"):
         if getattr(settings, field) is None:
             raise ConfigError(
                 f"missing setting {env_name(field)}: required when CYPHER_ENV=production"
             )
+
+
+def _check_sandbox_ports(settings: HubSettings) -> None:
+    """Each simulator on its own port, none on the edge's (0, any free port, is never shared)."""
+    taken = {settings.http_port: "http_port"}
+    for field in SANDBOX_PORTS:
+        port = getattr(settings, field)
+        if port and port in taken:
+            raise ConfigError(
+                f"invalid setting {env_name(field)} ({field}): port {port} is also "
+                f"{taken[port]}; give each simulator its own port"
+            )
+        taken[port] = field

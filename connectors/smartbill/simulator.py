@@ -10,8 +10,8 @@ the way. Faults can be injected per path (:meth:`SmartBillSimulator.fail_next`, 
 ``hold_next``, ``drop_next``, ``latency``), and every request is logged (:attr:`calls`) with the
 simulator's clock (injectable), its status and its effect.
 
-Sandbox: ``python -m connectors.smartbill.simulator --port 8027``, then
-``CYPHER_SMARTBILL_BASE_URL=http://127.0.0.1:8027/SBORO/api``.
+Sandbox: ``python -m connectors.smartbill.simulator --port 8028``, then
+``CYPHER_SMARTBILL_BASE_URL=http://127.0.0.1:8028/SBORO/api``.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def main() -> None:
     """Serve the simulator on a loopback port (sandbox mode)."""
     parser = argparse.ArgumentParser(description="SmartBill Cloud REST API simulator")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8027)
+    parser.add_argument("--port", type=int, default=8028)
     parser.add_argument("--username", default="api@ledux.ro")
     parser.add_argument("--token", default="sim-token")
     parser.add_argument("--cif", default="RO18547290")
