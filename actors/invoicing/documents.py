@@ -102,7 +102,7 @@ def products(
                 tax_name=tax.name,
                 tax_percentage=tax.percentage,
                 save_to_db=False,
-                is_service=False,
+                is_service=line.service,
             )
         )
     if not made:

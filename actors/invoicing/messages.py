@@ -49,6 +49,7 @@ class DocumentLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     line_net: Decimal
     line_vat: Decimal
     line_gross: Decimal
+    service: bool = False  # not goods (delivery): SmartBill moves no stock for it
 
 
 class IssueInvoice(Command, tag="invoicing.IssueInvoice"):

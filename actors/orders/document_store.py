@@ -48,6 +48,16 @@ async def documents(conn: asyncpg.Connection, order_id: str) -> list[Document]:
     return [record_to(Document, r) for r in rows]
 
 
+async def has_kind(conn: asyncpg.Connection, order_id: str, kind: DocumentKind) -> bool:
+    """Whether a document of ``kind`` was ever asked for the order (whatever became of it)."""
+    found = await conn.fetchval(
+        "SELECT true FROM order_documents WHERE order_id = $1 AND kind = $2 LIMIT 1",
+        order_id,
+        kind,
+    )
+    return found is True
+
+
 async def add_document(
     conn: asyncpg.Connection,
     order_id: str,

@@ -66,6 +66,30 @@ def party(order: store.Order) -> Party:
     )
 
 
+SHIPPING_SKU = "TRANSPORT"
+
+
+def shipping_line(order: store.Order) -> tuple[DocumentLine, ...]:
+    """The order's delivery charge as a service line (none when delivery is free)."""
+    if order.shipping_net <= 0:
+        return ()
+    net, vat = order.shipping_net, order.shipping_vat
+    return (
+        DocumentLine(
+            sku=SHIPPING_SKU,
+            name="Transport",
+            unit="piece",
+            quantity=Decimal(1),
+            unit_net=net,
+            vat_rate=(vat / net).quantize(Decimal("0.01")) if vat else Decimal(0),
+            line_net=net,
+            line_vat=vat,
+            line_gross=net + vat,
+            service=True,
+        ),
+    )
+
+
 def part(line: DocumentLine, quantity: Decimal) -> DocumentLine:
     """``quantity`` of a document line, priced pro rata (the whole line: itself)."""
     if quantity == line.quantity:
@@ -193,7 +217,7 @@ async def at_confirmation(
 ) -> None:
     """The documents due when an order is confirmed (a bank transfer already paid in full
     gets its invoice at once, after the proforma)."""
-    lines = document_lines(await store.lines(conn, order.id))
+    lines = document_lines(await store.lines(conn, order.id)) + shipping_line(order)
     for kind in domain.documents_due(order.payment_method, "confirmed"):
         await ask(
             conn, order, kind, f"{kind}:{order.id}", lines, now=now, out=out, paid=order.prepaid
@@ -211,9 +235,12 @@ async def at_shipment(
     now: datetime,
     out: Outcome,
 ) -> None:
-    """The documents due when a shipment left: cash on delivery invoices what it carries."""
+    """The documents due when a shipment left: cash on delivery invoices what it carries (the
+    delivery charge with the first shipment)."""
     for kind in domain.documents_due(order.payment_method, "shipped"):
         lines = document_lines(await store.lines(conn, order.id), quantities)
+        if not await dstore.has_kind(conn, order.id, kind):
+            lines += shipping_line(order)
         request_id = f"{kind}:{order.id}:{shipment_id}"
         await ask(conn, order, kind, request_id, lines, now=now, out=out, shipment_id=shipment_id)
 
@@ -223,7 +250,7 @@ async def at_payment(
 ) -> None:
     """The documents due once payments cover the order: a bank transfer's invoice, paid."""
     for kind in domain.documents_due(order.payment_method, "payment_recorded"):
-        lines = document_lines(await store.lines(conn, order.id))
+        lines = document_lines(await store.lines(conn, order.id)) + shipping_line(order)
         await ask(conn, order, kind, f"{kind}:{order.id}", lines, now=now, out=out, paid=True)
 
 

@@ -109,6 +109,8 @@ class PlaceOrder(Command, tag="orders.PlaceOrder"):
     hold: str | None = None
     paid: bool = False  # paid online already (card)
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # what the customer pays for delivery, net of VAT (RON); VAT at the lines' rate
+    shipping_fee: Decimal | None = None
 
 
 class RecordPayment(Command, tag="orders.RecordPayment"):

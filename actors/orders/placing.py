@@ -93,6 +93,7 @@ async def place_order(
         note=msg.note,
         placed_by=by,
         placed_at=now,
+        shipping_net=msg.shipping_fee or Decimal(0),
     )
     order = await store.insert(conn, new, lines)
     out = Outcome()

@@ -60,6 +60,8 @@ class Order(msgspec.Struct, kw_only=True):
     placed_at: datetime
     updated_at: datetime
     version: int
+    shipping_net: Decimal = Decimal(0)  # the delivery charge, part of net / vat / gross
+    shipping_vat: Decimal = Decimal(0)
 
     @property
     def paid_in_full(self) -> bool:
@@ -165,6 +167,7 @@ class NewOrder(msgspec.Struct, kw_only=True):
     note: str | None
     placed_by: str
     placed_at: datetime
+    shipping_net: Decimal = Decimal(0)
 
 
 async def insert(conn: asyncpg.Connection, new: NewOrder, lines: Sequence[Line]) -> Order:
@@ -173,9 +176,9 @@ async def insert(conn: asyncpg.Connection, new: NewOrder, lines: Sequence[Line])
         """
         INSERT INTO orders (id, number, source, external_ref, quotation_id, customer_id, customer,
                             billing, shipping, payment_method, hold, prepaid, note, placed_by,
-                            placed_at, updated_at)
+                            placed_at, updated_at, shipping_net)
         VALUES ($1, 'CMD-' || lpad(nextval('orders_number_seq')::text, 6, '0'), $2, $3, $4, $5,
-                $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+                $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
         """,
         new.id,
         new.source,
@@ -191,6 +194,7 @@ async def insert(conn: asyncpg.Connection, new: NewOrder, lines: Sequence[Line])
         new.note,
         new.placed_by,
         new.placed_at,
+        new.shipping_net,
     )
     await conn.executemany(
         "INSERT INTO order_lines (order_id, line_no, sku, name, quantity, unit) "
@@ -218,7 +222,9 @@ async def save_prices(
     on: date,
     at: datetime,
 ) -> None:
-    """Store each line's price and breakdown and the order's totals; pricing is done."""
+    """Store each line's price and breakdown and the order's totals; pricing is done. The
+    order's shipping charge gets the VAT rate of its lines (delivery follows the goods) and is
+    added to the totals."""
     await conn.executemany(
         "UPDATE order_lines SET unit = $3, unit_net = $4, line_net = $5, vat_rate = $6, "
         "line_vat = $7, line_gross = $8, breakdown = $9 WHERE order_id = $1 AND sku = $2",
@@ -237,9 +243,13 @@ async def save_prices(
             for x in priced
         ],
     )
+    rate = max((x.vat_rate for x in priced), default=Decimal(0))
     await conn.execute(
         "UPDATE orders SET pricing = 'priced', tier = $2, priced_on = $3, currency = $4, "
-        "net = $5, vat = $6, gross = $7, updated_at = $8, version = version + 1 WHERE id = $1",
+        "shipping_vat = round(shipping_net * $9, 2), net = $5 + shipping_net, "
+        "vat = $6 + round(shipping_net * $9, 2), "
+        "gross = $7 + shipping_net + round(shipping_net * $9, 2), "
+        "updated_at = $8, version = version + 1 WHERE id = $1",
         order_id,
         tier,
         on,
@@ -248,6 +258,7 @@ async def save_prices(
         totals.vat,
         totals.gross,
         at,
+        rate,
     )
 
 

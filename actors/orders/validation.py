@@ -34,6 +34,9 @@ def placement_problems(msg: PlaceOrder) -> list[str]:
         problems += address_problems("shipping", msg.shipping)
     if msg.priced is not None:
         problems += priced_problems(msg.lines, msg.priced)
+    fee = msg.shipping_fee
+    if fee is not None and (not fee.is_finite() or fee < 0 or int(fee.as_tuple().exponent) < -2):
+        problems.append(f"shipping_fee must be a sum in lei and bani, 0 or more, got {fee}")
     return problems
 
 

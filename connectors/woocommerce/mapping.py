@@ -14,7 +14,10 @@ docs are silent (docs/WOOCOMMERCE.md):
   ``date_paid`` set (WooCommerce also stamps ``date_paid`` on a cash-on-delivery order moved to
   ``processing``, when nothing was paid yet);
 - lines with one SKU are added up (WooCommerce can list a product twice), a line without a
-  SKU is a problem; money is compared net of VAT, per line and in total, shipping and fees out.
+  SKU is a problem; money is compared net of VAT, per line and in total, shipping and fees out;
+- the shipping charge (``shipping_total``, net of VAT) goes with the order (``shipping_fee``):
+  the hub adds its VAT at the lines' rate and invoices it as a "Transport" service line. Fee
+  lines are not carried (none are used by the shop).
 """
 
 from __future__ import annotations
@@ -210,6 +213,8 @@ def place_order(
         external_ref=(order.number or str(order.id))[:64],
         paid=method == "card" and order.date_paid_gmt is not None,
         note=note,
+        # WooCommerce's shipping_total is net of VAT (shipping_tax apart), as the hub wants it
+        shipping_fee=order.shipping_total if order.shipping_total > 0 else None,
     )
     try:
         checked = checked_order(draft)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
@@ -53,6 +54,7 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
         set_paid=True,
         billing=CONSUMER,
         line_items=[line("STRIP-5050", 10), line("DRV-100W", 2)],
+        shipping_lines=[COURIER],
     )
     cod = woo.place_order(
         status="processing",
@@ -60,6 +62,7 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
         payment_method_title="Ramburs",
         billing={**CONSUMER, "first_name": "Ion", "email": "ion@example.ro"},
         line_items=[line("PROFIL-2M", 4)],
+        shipping_lines=[COURIER],
     )
     transfer = woo.place_order(
         status="on-hold",
@@ -109,7 +112,8 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
         lambda: floor.documents_of(ids["card"]), what="the card order's invoice in SmartBill"
     )
     assert invoice.client["name"] == "Maria Ionescu" and invoice.client["vatCode"] == "-"
-    assert invoice.total == await _gross(conn, ids["card"])
+    assert invoice.total == await _gross(conn, ids["card"]) == Decimal(card["total"])
+    assert _transport(invoice) == {"price": 20.0, "isService": True, "taxPercentage": 21}
     assert invoice.body.get("payment", {}).get("type") == "Card"
     [proforma] = await eventually(
         lambda: floor.documents_of(ids["b2b"], "estimate"), what="the B2B order's proforma"
@@ -131,7 +135,8 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
     [cod_invoice] = await eventually(
         lambda: floor.documents_of(ids["cod"]), what="the shipped COD order's invoice"
     )
-    assert cod_invoice.total == await _gross(conn, ids["cod"])
+    assert cod_invoice.total == await _gross(conn, ids["cod"]) == Decimal(cod["total"])
+    assert _transport(cod_invoice)["isService"] is True  # the delivery charge invoiced once
     assert "payment" not in cod_invoice.body  # the courier collects it later
     await eventually(lambda: floor.shop_status(cod) == "completed", what="the shop: completed")
 
@@ -193,6 +198,15 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
     assert await ledger_mismatches(conn) == []
     calls = [c.at for c in floor.smartbill.calls]
     assert busiest_window(calls, floor.smartbill.rate.window) <= floor.smartbill.rate.calls
+
+
+COURIER = {"method_id": "flat_rate", "method_title": "Curier rapid", "total": "20.00"}
+
+
+def _transport(document: Any) -> dict[str, Any]:
+    """The delivery line of a SmartBill document as the hub sent it."""
+    [found] = [p for p in document.body["products"] if p["code"] == "TRANSPORT"]
+    return {k: found.get(k) for k in ("price", "isService", "taxPercentage")}
 
 
 async def _gross(conn: asyncpg.Connection, order_id: str) -> Decimal:
