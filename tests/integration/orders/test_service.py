@@ -648,6 +648,41 @@ async def test_cash_on_delivery_invoices_each_shipment_pro_rata(conn: asyncpg.Co
     ]
 
 
+async def test_the_delivery_charge_is_in_the_totals_and_on_the_first_shipments_invoice(
+    conn: asyncpg.Connection,
+) -> None:
+    await at(conn, "o-1", S.confirmed, payment="cash_on_delivery", shipping_fee=D("20.00"))
+    row = await conn.fetchrow(
+        "SELECT shipping_net, shipping_vat, net, vat, gross FROM orders WHERE id = 'o-1'"
+    )
+    lines = await conn.fetchrow(
+        "SELECT sum(line_net) AS net, sum(line_vat) AS vat FROM order_lines WHERE order_id = 'o-1'"
+    )
+    assert (row["shipping_net"], row["shipping_vat"]) == (D("20.00"), D("4.20"))
+    assert (row["net"], row["vat"]) == (lines["net"] + D("20.00"), lines["vat"] + D("4.20"))
+    assert row["gross"] == row["net"] + row["vat"]
+
+    await apply(conn, ship("o-1", "s1", ("STRIP", "3", None)))
+    first = await apply(conn, issued("o-1", "s1", ("STRIP", "HQ", "3"), fulfilled=False))
+    [invoice] = of(first, IssueInvoice)
+    transport = [x for x in invoice.lines if x.sku == "TRANSPORT"]
+    assert [(x.quantity, x.line_net, x.line_vat, x.service) for x in transport] == [
+        (D(1), D("20.00"), D("4.20"), True)
+    ]
+    await apply(conn, ship("o-1", "s2"))
+    rest_issued = (("STRIP", "HQ", "2"), ("STRIP", "W2", "3"), ("DRIVER", "HQ", "3"))
+    rest = await apply(conn, issued("o-1", "s2", *rest_issued, fulfilled=True))
+    [second] = of(rest, IssueInvoice)
+    assert second.request_id == "invoice:o-1:s2"
+    assert "TRANSPORT" not in [x.sku for x in second.lines]  # charged once
+
+
+async def test_a_negative_delivery_charge_is_refused(conn: asyncpg.Connection) -> None:
+    out = await placed(conn, "o-1", shipping_fee=D("-5"))
+    [refused] = of(out, OrderRejected)
+    assert "shipping_fee" in refused.reason
+
+
 async def test_document_results_are_kept(conn: asyncpg.Connection) -> None:
     await at(conn, "o-1", S.confirmed)
     done = InvoiceIssued(
