@@ -34,7 +34,7 @@ import msgspec
 
 from hub import audit, deadletters, outbox
 from hub.bus import Bus, Delivery
-from hub.db import Database
+from hub.db import Database, key_lock, xact_lock
 from hub.errors import DomainError, PermanentError, TransientError
 from hub.messages import Envelope, Message, encode, registry, type_name
 from hub.telemetry import BoundLogger, Metrics
@@ -322,10 +322,7 @@ class ActorRunner:
         try:
             async with asyncio.timeout(self._handler_timeout), self._db.transaction() as conn:
                 if env.key is not None:
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                        f"{self.name}\x1f{env.key}",
-                    )
+                    await xact_lock(conn, key_lock(self.name, env.key))
                 if not await outbox.claim_inbox(conn, self.name, env.message_id):
                     self._metrics.duplicates.labels(*labels).inc()
                     mlog.info("duplicate delivery skipped by the inbox")

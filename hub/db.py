@@ -118,6 +118,17 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     return pool
 
 
+async def xact_lock(conn: asyncpg.Connection, name: str) -> None:
+    """Hold the advisory lock called ``name`` until the transaction ends (waiting for it)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+
+
+def key_lock(actor: str, key: str) -> str:
+    """The name of the lock an actor's runner holds while it handles a message with ``key``
+    (messages with one key are handled one at a time, across processes)."""
+    return f"{actor}\x1f{key}"
+
+
 def record_to(cls: type[Any], record: asyncpg.Record) -> Any:
     """Convert an asyncpg record to a Struct (repositories return Structs, not records)."""
     return msgspec.convert(dict(record), cls, from_attributes=False, strict=False)

@@ -17,7 +17,7 @@ import msgspec
 
 from actors.inventory.domain import merge
 from actors.inventory.messages import Allocation
-from hub.db import record_to
+from hub.db import record_to, xact_lock
 from hub.errors import NotFound
 
 Status = Literal["open", "released", "fulfilled"]
@@ -67,10 +67,7 @@ async def lock(conn: asyncpg.Connection, reservation_id: str) -> None:
     Its commands are keyed by the reservation, so the runtime already runs them one at a time;
     this lock keeps a command published without that key from holding stock twice.
     """
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        f"inventory:reservation:{reservation_id}",
-    )
+    await xact_lock(conn, f"inventory:reservation:{reservation_id}")
 
 
 async def lock_all(conn: asyncpg.Connection, reservation_ids: Iterable[str]) -> None:

@@ -20,7 +20,7 @@ import msgspec
 
 from actors.catalog.messages import ProductSnapshot
 from actors.inventory.domain import ZERO, Level, Movement, effect
-from hub.db import record_to
+from hub.db import record_to, xact_lock
 
 
 class Warehouse(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,9 +168,7 @@ async def known_skus(conn: asyncpg.Connection, skus: Sequence[str]) -> set[str]:
 async def lock_receipt(conn: asyncpg.Connection, receipt_id: str) -> None:
     """Hold a receipt's lock until the transaction ends (taken before any SKU lock), so the
     same receipt sent twice at once is booked once."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"inventory:receipt:{receipt_id}"
-    )
+    await xact_lock(conn, f"inventory:receipt:{receipt_id}")
 
 
 async def receipt_booked(conn: asyncpg.Connection, receipt_id: str) -> bool:

@@ -449,14 +449,8 @@ class InvoicingActor(Actor, name="invoicing"):
             return False  # another delivery took it
         if isinstance(claimed, str):
             wait = min(self.settings.retry_backoff, SERIES_BUSY_WAIT)
-            at = ctx.now + timedelta(seconds=wait)
-            async with self.db.transaction() as conn:
-                reason = f"series {series} busy: {claimed} is in flight or in doubt"
-                await store.later(conn, row.request_id, "intent", at, reason)
-            ctx.log.info("%s %s waits: %s", row.kind, row.request_id, reason)
-            ctx.schedule(
-                IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
-            )
+            reason = f"series {series} busy: {claimed} is in flight or in doubt"
+            await self._later(ctx, row, "intent", wait, reason, level=logging.INFO)
             return False
         try:
             expected = await self.client.next_number(series, kind)
@@ -543,13 +537,20 @@ class InvoicingActor(Actor, name="invoicing"):
         return backoff(s.retry_backoff, s.retry_max_backoff, attempts, retry_after)
 
     async def _later(
-        self, ctx: Context, row: store.Document, state: str, delay: float | None, reason: str
+        self,
+        ctx: Context,
+        row: store.Document,
+        state: str,
+        delay: float | None,
+        reason: str,
+        *,
+        level: int = logging.WARNING,
     ) -> None:
         seconds = self._reconcile_after() if delay is None else delay
         at = ctx.now + timedelta(seconds=seconds)
         async with self.db.transaction() as conn:
             await store.later(conn, row.request_id, state, at, reason)
-        ctx.log.warning("%s %s %s until %s: %s", row.kind, row.request_id, state, at, reason)
+        ctx.log.log(level, "%s %s %s until %s: %s", row.kind, row.request_id, state, at, reason)
         ctx.schedule(
             IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
         )

@@ -13,6 +13,8 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 
+from hub.db import xact_lock
+
 OPEN = ("intent", "issuing")
 
 
@@ -125,9 +127,7 @@ async def claim_series(conn: asyncpg.Connection, request_id: str, series: str) -
     one document in doubt at a time, across processes (an advisory lock per series makes the
     check and the claim one step). True: claimed; False: not in ``intent`` any more (another
     delivery took it); a request id: the document holding the series."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"invoicing-series:{series}"
-    )
+    await xact_lock(conn, f"invoicing-series:{series}")
     holder: str | None = await conn.fetchval(
         "SELECT request_id FROM invoicing_documents "
         "WHERE series = $1 AND state = 'issuing' AND request_id <> $2 LIMIT 1",

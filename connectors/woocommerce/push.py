@@ -25,7 +25,7 @@ from connectors.woocommerce.client import WooCommerceClient
 from connectors.woocommerce.errors import Unauthorized, UnknownResource
 from connectors.woocommerce.resources import Product
 from connectors.woocommerce.settings import WooCommerceSettings
-from hub.db import Database
+from hub.db import Database, key_lock
 from hub.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ PUSH_TIMER = "woocommerce:push-products"
 PUSH_KEY = "woocommerce:products"
 # The runner's per-key advisory lock (hub/actor.py) that a PushProducts handler holds for its whole
 # run: whoever else pushes products (``reconcile.py``) takes it too, so pushes never overlap.
-PUSH_LOCK = f"woocommerce\x1f{PUSH_KEY}"
+PUSH_LOCK = key_lock("woocommerce", PUSH_KEY)
 ROWS_PER_RUN = 1000  # SKUs one push handles; more are left for an immediate next run
 
 

@@ -31,12 +31,11 @@ from connectors.woocommerce.progress import Progress
 from connectors.woocommerce.reconcile import Report
 from connectors.woocommerce.resources import Product
 from connectors.woocommerce.settings import WooCommerceSettings
-from hub.db import Database
+from hub.db import Database, xact_lock
 
 log = logging.getLogger(__name__)
 
 ProgressFactory = Callable[[str, int | None], Progress]
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 
 
 async def run(
@@ -77,7 +76,7 @@ async def compare(db: Database, products: list[Product], *, record: bool, now: d
         tx = conn.transaction()
         await tx.start()
         try:
-            await conn.execute(_LOCK, push.PUSH_LOCK)
+            await xact_lock(conn, push.PUSH_LOCK)
             await product_store.learn(conn, reconcile.learnable(products))
             rows = {r.sku: r for r in await product_store.rows(conn)}
             report = reconcile.compare(products, rows)
@@ -139,7 +138,7 @@ async def push_differences(
             chunk = skus[start : start + size]
             async with db.transaction() as conn:
                 # held through the request, like the PushProducts handler's own transaction
-                await conn.execute(_LOCK, push.PUSH_LOCK)
+                await xact_lock(conn, push.PUSH_LOCK)
                 rows = [
                     reconcile.wanted(r, overwrite_stock=overwrite_stock)
                     for r in await product_store.rows(conn, chunk)

@@ -288,7 +288,7 @@ async def _set_up(floor: Floor) -> None:
     await receive(floor.conn, [(sku, "HQ", qty) for sku, qty in STOCK.items()], publish=True)
 
 
-def total_stock(floor: Floor) -> dict[str, Decimal]:
+def shop_stock(floor: Floor) -> dict[str, Decimal]:
     """The stock each shop product shows."""
     records = floor.woo.store.records["product"]
     return {sku: Decimal(records[pid]["stock_quantity"]) for sku, pid in floor.woo_products.items()}

@@ -27,7 +27,7 @@ from tests.e2e.shop_support import (
     busiest_window,
     line,
     shop_floor,
-    total_stock,
+    shop_stock,
 )
 from tests.integration.inventory.support import ledger_mismatches
 from tests.support import eventually
@@ -176,7 +176,7 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
         for r in await conn.fetch("SELECT sku, published FROM inventory_skus")
     }
     await eventually(
-        lambda: total_stock(floor) == {sku: int(q) for sku, q in published.items()},
+        lambda: shop_stock(floor) == {sku: int(q) for sku, q in published.items()},
         timeout=20,
         what="the shop's stock equal to the hub's",
     )
@@ -185,7 +185,7 @@ async def test_card_cod_and_bank_transfer_orders_from_the_shop_end_with_their_do
         sku: int(Decimal(STOCK[sku]) - shipped.get(sku, 0) - held)
         for sku, held in {"STRIP-5050": 10, "DRV-100W": 7, "PROFIL-2M": 10}.items()
     }
-    assert total_stock(floor) == expected
+    assert shop_stock(floor) == expected
     pushes = woo.calls("POST", "/products/batch")
     assert pushes and all(len(r.body["update"]) <= 100 for r in pushes)
     assert all(set(item) <= {"id", "stock_quantity"} for r in pushes for item in r.body["update"])
@@ -268,7 +268,7 @@ async def test_a_shop_cancellation_cancels_an_unconfirmed_order_and_flags_a_conf
     assert len(floor.documents_of(card_id)) == 1 and floor.smartbill.documents("invoice")
     assert all(not d.reverses for d in floor.smartbill.documents("invoice"))
     await eventually(
-        lambda: total_stock(floor)["DRV-100W"] == int(STOCK["DRV-100W"]),
+        lambda: shop_stock(floor)["DRV-100W"] == int(STOCK["DRV-100W"]),
         timeout=20,
         what="the released stock back in the shop",
     )
