@@ -97,11 +97,14 @@ async def test_dropped_answer_with_a_processed_event_sends_no_second_email(
     outcomes = Outcomes()
     hub, _ = await start_hub(connector(reconcile_after=60.0), outcomes)
     await send(hub, email("d-drop"))
+    # the state is committed before the handler's transaction writes the reconcile timer: wait
+    # for both, or the event below may arrive before there is a timer to cancel
     await eventually(
         lambda: db_conn.fetchval(
-            "SELECT state = 'unknown' FROM sendgrid_deliveries WHERE delivery_id = 'd-drop'"
+            "SELECT state = 'unknown' FROM sendgrid_deliveries WHERE delivery_id = 'd-drop' "
+            "AND EXISTS (SELECT 1 FROM hub_timers)"
         ),
-        what="the outcome unknown",
+        what="the outcome unknown and its reconcile timer set",
     )
     [mail] = simulator.sent_to("d-drop")  # SendGrid did accept it
     await webhook_batch(hub, simulator, simulator.events_for(mail, "processed", "delivered"))
