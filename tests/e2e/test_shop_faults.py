@@ -90,6 +90,14 @@ async def test_every_shop_order_gets_exactly_one_invoice_whatever_smartbill_does
         return all(floor.documents_of(i) for i in ids)
 
     await eventually(all_invoiced, timeout=60, what=f"an invoice for each of {ORDERS} orders")
+    # SmartBill has a document before the hub has read its answer: wait for the hub's record
+    await eventually(
+        lambda: conn.fetchval(
+            "SELECT count(*) = 0 FROM invoicing_documents WHERE state IN ('intent', 'issuing')"
+        ),
+        timeout=30,
+        what="every answer recorded by the hub",
+    )
 
     # exactly one invoice per order, for its total; none for anything else
     per_order = {i: floor.documents_of(i) for i in ids}
