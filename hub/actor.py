@@ -320,7 +320,11 @@ class ActorRunner:
         labels = (self.name, env.type)
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._handler_timeout), self._db.transaction() as conn:
+            async with (
+                self._db.handler_slot(),
+                asyncio.timeout(self._handler_timeout),
+                self._db.transaction() as conn,
+            ):
                 if env.key is not None:
                     await xact_lock(conn, key_lock(self.name, env.key))
                 if not await outbox.claim_inbox(conn, self.name, env.message_id):

@@ -28,12 +28,25 @@ class Database:
         self.pool = pool
         self.dsn = dsn
         self.mode = mode
+        size = pool.get_max_size()
+        self.handler_slots = size - handler_reserve(size)
+        self._handlers = asyncio.Semaphore(self.handler_slots)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection inside one transaction, committed when the block ends."""
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
+
+    @asynccontextmanager
+    async def handler_slot(self) -> AsyncIterator[None]:
+        """Wait for one of the :attr:`handler_slots` in which a handler's transaction may be
+        open: the rest of the pool stays free for the transactions a handler opens beside its
+        own (an intent committed before an external call, a push run). Without the cap, a
+        burst of such handlers takes every connection and each waits for one more until its
+        time limit: nothing moves (seen with 30 shop orders at once on a pool of 10)."""
+        async with self._handlers:
+            yield
 
     async def ping(self) -> None:
         """Raise if the database cannot answer a trivial query within two seconds."""
@@ -45,6 +58,12 @@ class Database:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         await init_connection(conn)
         return conn
+
+
+def handler_reserve(pool_size: int) -> int:
+    """Connections kept from handlers' own transactions: a quarter of the pool (at least one,
+    none for a pool of one)."""
+    return 0 if pool_size <= 1 else max(1, pool_size // 4)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

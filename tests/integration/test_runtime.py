@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -9,9 +10,11 @@ import asyncpg
 import pytest
 
 from hub import deadletters
+from hub.actor import Actor, Context, handler
 from hub.bootstrap import Hub
 from hub.bus import Bus
 from hub.bus.memory import MemoryBus
+from hub.db import Database
 from hub.messages import Envelope, Message, encode
 from tests.support import Add, Counter, Later, Scheduler, Sink, eventually
 
@@ -270,3 +273,36 @@ async def test_graceful_shutdown_finishes_in_flight_work_and_flushes_the_outbox(
     assert await total(db_conn, "slow") == 3
     assert await db_conn.fetchval("SELECT count(*) FROM hub_outbox WHERE published_at IS NULL") == 0
     assert await db_conn.fetchval("SELECT count(*) FROM hub_outbox") == 1
+
+
+class Beside(Actor, name="beside"):
+    """Handles ``Add`` the way invoicing issues a document: while its handler's transaction is
+    open it commits a transaction of its own (an intent, before an external call)."""
+
+    def __init__(self) -> None:
+        self.db: Database | None = None
+        self.done = 0
+
+    @handler
+    async def add(self, msg: Add, ctx: Context) -> None:
+        assert self.db is not None
+        await asyncio.sleep(0.05)  # the handler's connection is held while others arrive
+        async with self.db.transaction() as conn:
+            await conn.execute("SELECT 1")
+        self.done += 1
+
+
+async def test_handlers_opening_a_second_transaction_never_starve_the_pool(
+    start_hub: StartHub,
+) -> None:
+    # A burst bigger than the pool: were every connection taken by a handler's transaction,
+    # each would wait for one more until its time limit (the hub stalled like that with 30
+    # shop orders at once). Handlers' transactions leave a quarter of the pool free.
+    actor = Beside()
+    hub, _ = await start_hub(actor, db_pool_max=4, handler_timeout=2.0, prefetch=32)
+    actor.db = hub.db
+    assert hub.db.handler_slots == 3
+    for n in range(30):
+        await send(hub, Add(counter=f"c{n}", amount=1), key=f"c{n}")
+    await eventually(lambda: actor.done == 30, timeout=30, what="30 handled")
+    assert metric(hub, "hub_messages_failed_total", actor="beside", type="test.Add") == 0
