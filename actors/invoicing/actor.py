@@ -397,7 +397,9 @@ class InvoicingActor(Actor, name="invoicing"):
             series = self.smartbill.invoice_series
             return series, documents.invoice(request, taxes, series=series, now=ctx.now)
         series = self.smartbill.proforma_series
-        return series, documents.estimate(request, taxes, series=series, now=ctx.now)
+        return series, documents.estimate(
+            request, taxes, series=series, now=ctx.now, due_days=self.settings.proforma_due_days
+        )
 
     async def _storno(self, ctx: Context, row: store.Document, request: IssueCreditNote) -> None:
         """Reverse the referenced invoice (SmartBill reverses whole invoices only)."""
@@ -646,6 +648,11 @@ class InvoicingActor(Actor, name="invoicing"):
             return
         party = request.party
         issued = row.issued_at or ctx.now
+        number = f"{row.series} {row.number}"
+        proforma: dict[str, str] = {}
+        if row.kind == "proforma":  # what its template says: number and due date
+            due = documents.due_date(issued, self.settings.proforma_due_days)
+            proforma = {"proforma_number": number, "due_date": due.isoformat()}
         ctx.emit(
             NotifyCustomer(
                 notification_key=f"invoice:{row.request_id}",
@@ -653,8 +660,9 @@ class InvoicingActor(Actor, name="invoicing"):
                 data={
                     "order_id": row.order_id,
                     "order_number": request.order_number,
-                    "invoice_number": f"{row.series} {row.number}",
+                    "invoice_number": number,
                     "issued_on": documents.issue_date(issued).isoformat(),
+                    **proforma,
                     "customer_name": party.name,
                     "gross": str(row.gross),
                     "currency": request.currency,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -120,6 +120,11 @@ def issue_date(now: datetime) -> date:
     return now.astimezone(BUCHAREST).date()
 
 
+def due_date(issued: datetime, days: int) -> date:
+    """A proforma's due date: ``days`` after its issue date (Bucharest)."""
+    return issue_date(issued) + timedelta(days=days)
+
+
 def invoice(msg: IssueInvoice, taxes: tuple[Tax, ...], *, series: str, now: datetime) -> Invoice:
     """The ``POST /invoice`` body of an IssueInvoice."""
     payment = None
@@ -139,12 +144,15 @@ def invoice(msg: IssueInvoice, taxes: tuple[Tax, ...], *, series: str, now: date
     )
 
 
-def estimate(msg: IssueProforma, taxes: tuple[Tax, ...], *, series: str, now: datetime) -> Estimate:
-    """The ``POST /estimate`` body of an IssueProforma."""
+def estimate(
+    msg: IssueProforma, taxes: tuple[Tax, ...], *, series: str, now: datetime, due_days: int
+) -> Estimate:
+    """The ``POST /estimate`` body of an IssueProforma, due ``due_days`` after its issue."""
     return Estimate(
         series_name=series,
         client=client(msg.party),
         issue_date=issue_date(now),
+        due_date=due_date(now, due_days),
         currency=msg.currency,
         language="RO",
         precision=2,

@@ -33,6 +33,8 @@ class InvoicingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
       ``payment_poll_calls``: the most SmartBill calls one poll makes (the rest waits for the
       next, oldest-polled first); ``payment_watch_days``: how long a proforma or an invoice is
       watched after it was issued.
+    - ``proforma_due_days``: days after its issue date a proforma is due (its ``dueDate`` in
+      SmartBill and the date in the customer's email).
     - ``stock_check_at``: the time of day (Europe/Bucharest) of the daily stock comparison
       (unset: none); ``warehouses``: ``"<hub code>=<SmartBill warehouse name>"`` pairs (the
       name exact, case-sensitive, as SmartBill writes it; a list in TOML, comma-separated in
@@ -46,6 +48,7 @@ class InvoicingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     payment_poll_interval: Seconds | None = 900.0
     payment_poll_calls: Calls = 20
     payment_watch_days: Days = 60
+    proforma_due_days: Days = 5
     stock_check_at: time | None = time(6, 30)
     warehouses: tuple[str, ...] = ()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from actors.invoicing.messages import DocumentFailed, InvoiceIssued, ProformaIssued
+from actors.notifications.rendering import Renderer
+from actors.notifications.settings import NotificationsSettings
 from connectors.smartbill.simulator import SmartBillSimulator
 from tests.integration.invoicing.support import (
     Outcomes,
@@ -74,6 +77,15 @@ async def test_company_bank_transfer_gets_a_proforma(
     [notice] = await eventually(lambda: outcomes.notices, what="the proforma email")
     assert notice.template == "proforma_issued"
     assert notice.attachments[0].content.startswith(b"%PDF")
+    # the email renders from what invoicing sends: the proforma's number and due date (five
+    # days after its issue, as the document says in SmartBill)
+    assert doc.body["dueDate"] == (doc.issue_date + timedelta(days=5)).isoformat()
+    for language in ("ro", "en"):
+        text = Renderer(NotificationsSettings().templates_dir).render(
+            notice.template, language, notice.data
+        )
+        assert f"{doc.series} {doc.number}" in text.subject
+    assert notice.data["due_date"] == doc.body["dueDate"]
 
 
 async def test_repeated_request_makes_one_document(
