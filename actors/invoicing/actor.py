@@ -80,7 +80,7 @@ def backoff(base: float, cap: float, attempts: int, retry_after: float | None) -
 
 
 # How long a document waits, at most, when its series holds another one in flight or in doubt
-SERIES_BUSY_WAIT = 1.0
+SERIES_WAIT_TIMER = 30.0  # a document queued for its series retries by itself after this
 
 
 def timer_name(request_id: str) -> str:
@@ -110,19 +110,23 @@ class InvoicingActor(Actor, name="invoicing"):
     @handler
     async def invoice(self, msg: IssueInvoice, ctx: Context) -> None:
         await self._start(ctx, msg, "invoice", documents.gross(msg.lines), msg.shipment_id)
+        await self._wake_after(ctx, msg.request_id)
 
     @handler
     async def proforma(self, msg: IssueProforma, ctx: Context) -> None:
         await self._start(ctx, msg, "proforma", documents.gross(msg.lines), None)
+        await self._wake_after(ctx, msg.request_id)
 
     @handler
     async def credit_note(self, msg: IssueCreditNote, ctx: Context) -> None:
         await self._start(ctx, msg, "credit_note", documents.gross(msg.lines), None)
+        await self._wake_after(ctx, msg.request_id)
 
     @handler
     async def attempt(self, msg: IssueAttempt, ctx: Context) -> None:
         self._require()
         await self._follow_up(ctx, msg.request_id, retry=True)
+        await self._wake_after(ctx, msg.request_id)
 
     @handler
     async def poll_payments(self, msg: PollPayments, ctx: Context) -> None:
@@ -336,7 +340,11 @@ class InvoicingActor(Actor, name="invoicing"):
             except (TransientError, ConfigError) as exc:
                 await self._refused_for_now(ctx, row, exc)
                 return
-        async with self._series_lock(series):
+        lock = self._series_lock(series)
+        if lock.locked():  # this process is issuing in the series: queue, free the handler
+            await self._wait_for_series(ctx, row, series, "in flight here")
+            return
+        async with lock:
             if not await self._take_series(ctx, row, series, "f" if row.kind == "invoice" else "p"):
                 return
             try:
@@ -450,9 +458,7 @@ class InvoicingActor(Actor, name="invoicing"):
         if claimed is False:
             return False  # another delivery took it
         if isinstance(claimed, str):
-            wait = min(self.settings.retry_backoff, SERIES_BUSY_WAIT)
-            reason = f"series {series} busy: {claimed} is in flight or in doubt"
-            await self._later(ctx, row, "intent", wait, reason, level=logging.INFO)
+            await self._wait_for_series(ctx, row, series, f"{claimed} is in flight or in doubt")
             return False
         try:
             expected = await self.client.next_number(series, kind)
@@ -556,6 +562,35 @@ class InvoicingActor(Actor, name="invoicing"):
         ctx.schedule(
             IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
         )
+
+    async def _wait_for_series(
+        self, ctx: Context, row: store.Document, series: str, why: str
+    ) -> None:
+        """Queue the document behind the one holding ``series``: that one wakes the first in
+        line when it frees the series (:meth:`_wake`); the timer is only a safety net (a
+        waker that crashed), so waiters do not poll the series."""
+        at = ctx.now + timedelta(seconds=SERIES_WAIT_TIMER)
+        async with self.db.transaction() as conn:
+            await store.wait_series(conn, row.request_id, series, at, f"series {series}: {why}")
+        ctx.log.info("%s %s waits for series %s (%s)", row.kind, row.request_id, series, why)
+        ctx.schedule(
+            IssueAttempt(request_id=row.request_id), at=at, name=timer_name(row.request_id)
+        )
+
+    async def _wake_after(self, ctx: Context, request_id: str) -> None:
+        """After handling a document: if it freed its series (issued, failed, or sent back
+        to ``intent``), the document waiting longest for the series goes next (a message, not
+        a timer: the hand-off takes milliseconds, not a timer poll)."""
+        async with self.db.transaction() as conn:
+            row = await store.get(conn, request_id)
+            if row is None or not row.series or row.state == "issuing":
+                return
+            waiting = await store.next_waiting(conn, row.series)
+        if waiting is not None:
+            ctx.emit(
+                IssueAttempt(request_id=waiting["request_id"]),
+                key=f"order:{waiting['order_id']}",
+            )
 
     def _timer(self, ctx: Context, request_id: str, row: store.Document) -> None:
         if row.next_at is not None:

@@ -138,12 +138,41 @@ async def claim_series(conn: asyncpg.Connection, request_id: str, series: str) -
         return holder
     done = await conn.fetchval(
         "UPDATE invoicing_documents SET state = 'issuing', series = $2, expected_number = NULL, "
-        "attempts = attempts + 1, next_at = NULL, updated_at = now() "
+        "attempts = attempts + 1, next_at = NULL, waiting_series = NULL, updated_at = now() "
         "WHERE request_id = $1 AND state = 'intent' RETURNING true",
         request_id,
         series,
     )
     return bool(done)
+
+
+async def wait_series(
+    conn: asyncpg.Connection, request_id: str, series: str, at: datetime, reason: str
+) -> None:
+    """Queue the document for ``series`` (busy): back to ``intent``, woken by the document that
+    frees the series (:func:`next_waiting`), or by its own timer at ``at`` at the latest."""
+    await conn.execute(
+        "UPDATE invoicing_documents SET state = 'intent', next_at = $3, last_error = $4, "
+        "waiting_series = $2, updated_at = now() WHERE request_id = $1 AND state = ANY($5)",
+        request_id,
+        series,
+        at,
+        reason,
+        list(OPEN),
+    )
+
+
+async def next_waiting(conn: asyncpg.Connection, series: str) -> asyncpg.Record | None:
+    """The document waiting longest for ``series`` (request_id, order_id), if the series is
+    free now (no document of it in flight or in doubt)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT request_id, order_id FROM invoicing_documents "
+        "WHERE waiting_series = $1 AND state = 'intent' AND NOT EXISTS ("
+        "  SELECT 1 FROM invoicing_documents WHERE series = $1 AND state = 'issuing') "
+        "ORDER BY created_at LIMIT 1",
+        series,
+    )
+    return row
 
 
 async def expect(conn: asyncpg.Connection, request_id: str, expected: str) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import pytest
 
 from actors.invoicing.messages import DocumentFailed, InvoiceIssued, ProformaIssued
 from actors.notifications.rendering import Renderer
@@ -131,3 +132,34 @@ async def test_refused_document_is_reported_with_the_reason(
     assert not failed.parked and failed.document == "invoice"
     assert "19" in failed.reason
     assert simulator.documents() == []
+
+
+@pytest.mark.parametrize("transport", ["amqp"], indirect=True)  # two hubs share a queue
+async def test_documents_queued_for_their_series_are_handed_it_in_turn(
+    start_hub: Any, sim: tuple[SmartBillSimulator, str], invoicing: Callable[..., Any]
+) -> None:
+    # A series holds one document in flight at a time, across processes. The others queue
+    # and the document that frees the series wakes the next with a message: waiters do not
+    # poll the series (each used to retry every second while it was busy).
+    simulator, _ = sim
+    simulator.latency["/invoice"] = 0.1  # each POST takes a while: the others have to queue
+    outcomes = Outcomes()
+    first, _ = await start_hub(invoicing(settings={"retry_backoff": 30.0}), outcomes)
+    second, _ = await start_hub(invoicing(settings={"retry_backoff": 30.0}))
+    ids = [f"invoice:q-{n}" for n in range(8)]
+    for n, request_id in enumerate(ids):
+        await send(first, invoice(request_id, f"q-{n}"))
+    issued = [await settled(outcomes, i, timeout=20) for i in ids]
+    assert all(isinstance(o, InvoiceIssued) for o in issued)
+    numbers = sorted(int(d.number) for d in simulator.documents("invoice"))
+    assert numbers == list(range(numbers[0], numbers[0] + 8))
+    posts = [c for c in simulator.calls if c.path == "/invoice" and c.method == "POST"]
+    assert len(posts) == 8  # one POST each
+    attempts = sum(
+        hub.metrics.registry.get_sample_value(
+            "hub_messages_handled_total", {"actor": "invoicing", "type": "invoicing.IssueAttempt"}
+        )
+        or 0.0
+        for hub in (first, second)
+    )
+    assert attempts <= len(ids)  # each waiter woken once at most, none polling
