@@ -14,7 +14,7 @@ STAMP   := $(VENV)/.installed
 SOURCES := $(wildcard hub actors connectors tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo test lint fmt migrate schemas clean distclean
+.PHONY: help install run demo test chaos bench lint fmt migrate schemas clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,15 @@ schemas: $(STAMP) ## write the JSON Schema of every message into docs/schemas/ (
 
 test: lint ## lint, type-check, then run the test suite (PYTEST_ARGS="-k ..." to narrow)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chaos: $(STAMP) ## the whole fault suite, 500 orders a scenario (CYPHER_CHAOS_ORDERS=...; ~15 min)
+	rm -f .chaos/report.txt
+	CYPHER_CHAOS=all $(BIN)/python -m pytest tests/chaos -p no:randomly $(PYTEST_ARGS); \
+		status=$$?; echo; echo "fault suite: orders in, lost, duplicated per scenario"; \
+		cat .chaos/report.txt 2>/dev/null; exit $$status
+
+bench: $(STAMP) ## run every benchmark and print the table of figures (under 10 minutes)
+	$(BIN)/python bench/run.py
 
 lint: $(STAMP) ## ruff check and mypy (strict on hub/, configured in pyproject.toml)
 	$(BIN)/python -m ruff check $(SOURCES)

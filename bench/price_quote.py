@@ -52,6 +52,8 @@ import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.common import Row, write_summary  # noqa: E402
+
 CART_LINES = 20
 PATH = "/api/v1/prices/quote"
 JWT = "bench-signing-key-0123456789-abcdefghijklmnop"
@@ -408,6 +410,35 @@ async def main(args: argparse.Namespace) -> None:
     warm, cold = figures[1], figures[3]
     ratio = warm.rate / figures[0].rate
     print(f"\nwarm/cold: {warm.rate / cold.rate:.2f}; warm/reference: {ratio:.2f}")
+    bench = f"pricing: {CART_LINES}-line quotes"
+
+    def detail(f: Figures) -> str:
+        return f"p50 {f.p50:.1f} ms, p99 {f.p99:.1f} ms"
+
+    write_summary(
+        args.summary,
+        [
+            Row(bench, "reference: domain only", figures[0].rate, "quotes/s"),
+            Row.compared(
+                bench,
+                "API, cache warm",
+                warm.rate,
+                "quotes/s",
+                reference="domain only",
+                reference_value=figures[0].rate,
+                detail=detail(warm),
+            ),
+            Row.compared(
+                bench,
+                "API, cache cold (SQL)",
+                cold.rate,
+                "quotes/s",
+                reference="cache warm",
+                reference_value=warm.rate,
+                detail=detail(cold),
+            ),
+        ],
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -416,6 +447,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--warmup", type=float, default=1.5)
     p.add_argument("--duration", type=float, default=5.0)
+    p.add_argument("--summary", help="write the headline rows here (bench/run.py)")
     p.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     p.add_argument("--token", help=argparse.SUPPRESS)
     p.add_argument("--lines", type=int, default=CART_LINES, help=argparse.SUPPRESS)

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Row, write_summary  # noqa: E402
+
 D = Decimal
 ON = date(2026, 3, 1)
 TICK = 0.010
@@ -274,10 +276,37 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  inline: {latency(inline_results)} (each one a loop stall)")
     print(f"  pool/inline throughput: {pool_rate / inline_rate:.2f}")
 
+    def p99(t: Ticker) -> float:
+        return quantile(sorted(x * 1000 for x in t.lags) or [float("nan")], 0.99)
+
+    bench = f"quotation PDFs ({args.lines} lines)"
+    write_summary(
+        args.summary,
+        [
+            Row(
+                bench,
+                "inline on the loop",
+                inline_rate,
+                "PDFs/s",
+                detail=f"loop lag p99 {p99(inline_ticker):.0f} ms",
+            ),
+            Row.compared(
+                bench,
+                f"process pool, {args.workers} workers",
+                pool_rate,
+                "PDFs/s",
+                reference="inline",
+                reference_value=inline_rate,
+                detail=f"loop lag p99 {p99(pool_ticker):.1f} ms (idle {p99(ticker):.1f} ms)",
+            ),
+        ],
+    )
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--pdfs", type=int, default=200)
+    p.add_argument("--summary", help="write the headline rows here (bench/run.py)")
     p.add_argument("--lines", type=int, default=20)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--max-tasks", type=int, default=50, help="PDFs per worker before recycling")

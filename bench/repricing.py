@@ -49,6 +49,7 @@ from actors.pricing.actor import Pricing  # noqa: E402
 from actors.pricing.messages import RepriceProducts  # noqa: E402
 from actors.pricing.rules import PriceInput, RuleBook  # noqa: E402
 from actors.pricing.settings import PricingSettings  # noqa: E402
+from bench.common import Row, write_summary  # noqa: E402
 from hub.actor import Context  # noqa: E402
 from hub.db import create_pool  # noqa: E402
 from hub.messages import Envelope, Message  # noqa: E402
@@ -294,11 +295,28 @@ async def main(args: argparse.Namespace) -> None:
             f"domain+other {rest:.2f}"
         )
     print(f"\nlist prices stored at the end: {stored}")
+    label, seconds, _, checked, events, _ = rows[-1]
+    write_summary(
+        args.summary,
+        [
+            Row(
+                "pricing: bulk repricing",
+                f"{args.skus:,} SKUs, all promoted",
+                seconds,
+                "s",
+                detail=f"{checked / seconds:,.0f} SKUs/s, {events} PriceChanged",
+                reference="pure domain loop",
+                reference_value=ref,
+                ratio=seconds / ref,
+            )
+        ],
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--skus", type=int, default=50_000)
+    p.add_argument("--summary", help="write the headline rows here (bench/run.py)")
     p.add_argument("--categories", type=int, default=50)
     return p
 

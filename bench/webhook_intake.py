@@ -46,6 +46,8 @@ import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.common import Row, write_summary  # noqa: E402
+
 SECRET = "bench-webhook-secret"
 PATH = "/webhooks/woocommerce"
 SENTINEL = "987654321"  # replaced by each order's id wherever it occurs
@@ -451,7 +453,42 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-    print_table([median_of(runs) for runs in rounds])
+    medians = [median_of(runs) for runs in rounds]
+    print_table(medians)
+    write_summary(args.summary, summary_rows(medians))
+
+
+def summary_rows(figures: list[Figures]) -> list[Row]:
+    """The table's headline rows for bench/run.py: (a), then (c) against (a) and (b)."""
+    a, b, c = figures
+    bench = "webhook intake"
+
+    def detail(f: Figures) -> str:
+        return f"p50 {f.p50:.1f} ms, p99 {f.p99:.1f} ms"
+
+    return [
+        Row(bench, "(a) bound: HMAC + decode", a.rate, "deliveries/s", detail=detail(a)),
+        Row(bench, "(b) edge, commit per request", b.rate, "deliveries/s", detail=detail(b)),
+        Row.compared(
+            bench,
+            "(c) edge, group commit",
+            c.rate,
+            "deliveries/s",
+            reference="(a) bound",
+            reference_value=a.rate,
+            goal=0.6,
+            detail=detail(c),
+        ),
+        Row.compared(
+            bench,
+            "(c) edge, group commit",
+            c.rate,
+            "deliveries/s",
+            reference="(b) commit per request",
+            reference_value=b.rate,
+            goal=2.0,
+        ),
+    ]
 
 
 def median_of(runs: list[Figures]) -> Figures:
@@ -492,6 +529,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=1.0)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is shown")
+    p.add_argument("--summary", help="write the headline rows here (bench/run.py)")
     p.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     p.add_argument("--first-id", type=int, default=1, help=argparse.SUPPRESS)
     return p

@@ -123,6 +123,23 @@ async def clear_bus(prefix: str, *, delete: bool) -> None:
         await connection.close()
 
 
+def profiled(stats: Path) -> list[str]:
+    """The hub's command under cProfile, its stats written to ``stats`` when it stops."""
+    code = (
+        "import cProfile, sys\n"
+        "from hub.cli import main\n"
+        "profile = cProfile.Profile()\n"
+        "profile.enable()\n"
+        "try:\n"
+        "    code = main()\n"
+        "finally:\n"
+        "    profile.disable()\n"
+        f"    profile.dump_stats({str(stats)!r})\n"
+        "sys.exit(code)\n"
+    )
+    return [sys.executable, "-c", code]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -157,8 +174,10 @@ class Placed:
 class HubProcess:
     """One ``cypher-hub serve`` process; its output goes to ``log_path``."""
 
-    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
-        self.name, self.env, self.log_path = name, env, log_path
+    def __init__(
+        self, name: str, env: dict[str, str], log_path: Path, command: Sequence[str] = HUB
+    ) -> None:
+        self.name, self.env, self.log_path, self.command = name, env, log_path, list(command)
         self.port = int(env["CYPHER_HTTP_PORT"])
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
@@ -179,7 +198,7 @@ class HubProcess:
         log.write(f"\n===== start {self.starts} at {datetime.now(UTC).isoformat()}\n".encode())
         log.flush()
         self.proc = await asyncio.create_subprocess_exec(
-            *HUB, "serve", cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            *self.command, "serve", cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
         await self.wait_ready(timeout)
@@ -235,6 +254,7 @@ class Options:
     log_level: str = "INFO"
     bus_prefix: str | None = None  # shared by scenarios (purged first); None: own, deleted
     extra_env: dict[str, str] = field(default_factory=dict)
+    profile: Path | None = None  # run the first hub under cProfile, its stats written here
 
 
 class Floor:
@@ -274,6 +294,7 @@ class Floor:
         self.urls[name] = f"http://127.0.0.1:{port}"
 
     async def open(self, stack: AsyncExitStack) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             await admin.execute(f'CREATE DATABASE "{self.db_name}"')
@@ -310,6 +331,8 @@ class Floor:
             HubProcess(f"hub{n + 1}", self._env(port), self.workdir / f"hub{n + 1}.log")
             for n, port in enumerate(ports)
         ]
+        if self.options.profile is not None:
+            self.hubs[0].command = profiled(self.options.profile)
         stack.push_async_callback(self._stop_hubs)
         await self._migrate_and_seed()
         # the shop's webhooks go to the edges in turn (a load balancer skipping a dead one)
@@ -325,7 +348,7 @@ class Floor:
         stack.push_async_callback(self.woo.webhooks.flush)
         self.conn = await asyncpg.connect(self.dsn)
         await init_connection(self.conn)
-        stack.push_async_callback(self.conn.close)
+        stack.push_async_callback(self._close_conn)
         await self._wait_catalog()
 
     def _env(self, port: int) -> dict[str, str]:
@@ -424,6 +447,21 @@ class Floor:
         finally:
             await conn.close()
 
+    async def reconnect(self) -> None:
+        """A new connection to the hub's database (after PostgreSQL restarted)."""
+        if self.conn is not None:
+            self.conn.terminate()
+
+        async def connect() -> asyncpg.Connection | None:
+            try:
+                conn = await asyncpg.connect(self.dsn)
+            except (OSError, asyncpg.PostgresError):
+                return None
+            await init_connection(conn)
+            return conn
+
+        self.conn = await until(connect, 60, "PostgreSQL back")
+
     async def _wait_catalog(self) -> None:
         async def known() -> bool:
             assert self.conn is not None
@@ -437,6 +475,10 @@ class Floor:
             )
 
         await until(known, 60, "the catalog known to orders, pricing and inventory")
+
+    async def _close_conn(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
 
     async def _stop_hubs(self) -> None:
         await asyncio.gather(*(h.stop() for h in self.hubs))
