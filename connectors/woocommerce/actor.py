@@ -4,8 +4,9 @@
   hub's pricing has checked them (``inbound.py``, ``mapping.py``); product and customer
   webhooks keep the SKU → product map and the customers' hub ids.
 - Hub → shop: ``orders.OrderStateChanged`` pushes ``woo_status`` (a PUT of a status: repeating
-  it is harmless); ``pricing.PriceChanged``/``inventory.StockChanged`` are gathered per SKU
-  and pushed in batches (``push.py``).
+  it is harmless; a shop that cannot take it now is tried again on a ``PushOrderStatus``
+  timer); ``pricing.PriceChanged``/``inventory.StockChanged`` are gathered per SKU and pushed
+  in batches (``push.py``).
 
 Without the shop's URL or keys the intake side works and whatever needs the shop raises a
 ``TransientError`` naming the missing setting (retried, then dead-lettered and replayable).
@@ -33,6 +34,7 @@ from connectors.woocommerce.client import build as build_client
 from connectors.woocommerce.messages import (
     OrderFetched,
     PollOrders,
+    PushOrderStatus,
     PushProducts,
     ReconcileOrders,
     RetryOrder,
@@ -191,7 +193,39 @@ class WooCommerceActor(Actor, name="woocommerce"):
     async def state_changed(self, msg: OrderStateChanged, ctx: Context) -> None:
         shop_order_id = await self.statuses.wanted(msg)
         if shop_order_id is not None:
+            await self._push_status(ctx, shop_order_id, attempt=1)
+
+    @handler
+    async def push_order_status(self, msg: PushOrderStatus, ctx: Context) -> None:
+        await self._push_status(ctx, msg.shop_order_id, attempt=msg.attempt)
+
+    async def _push_status(self, ctx: Context, shop_order_id: int, *, attempt: int) -> None:
+        """Push the wanted status; if the shop cannot take it now, again on a durable timer.
+
+        The runtime's retries are bounded (``retry_delays``): an outage outlasting them would
+        dead-letter the message. The timer tries until the shop is back. Without the shop's
+        keys there is nothing to wait for: the error is raised (dead-lettered, replayable)."""
+        try:
             await self.statuses.push(shop_order_id)
+        except TransientError as exc:
+            if not self.configured:
+                raise
+            delay = status.retry_delay(self.settings, attempt, exc)
+            # from the clock, not ctx.now: the failed call may have taken its whole timeout
+            at = datetime.now(UTC) + timedelta(seconds=delay)
+            ctx.log.warning(
+                "woocommerce order %s status not pushed (attempt %d), again in %.3g s: %s",
+                shop_order_id,
+                attempt,
+                delay,
+                exc,
+            )
+            ctx.schedule(
+                PushOrderStatus(shop_order_id=shop_order_id, attempt=attempt + 1),
+                at=at,
+                name=status.retry_timer(shop_order_id),
+                key=status.retry_key(shop_order_id),
+            )
 
     # --- hub → shop: prices and stock ---------------------------------------------------------
 

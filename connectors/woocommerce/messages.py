@@ -74,6 +74,20 @@ class PollOrders(
     """Internal timer: the periodic reconcile poll (it schedules the next one)."""
 
 
+class PushOrderStatus(
+    Command,
+    tag="woocommerce.PushOrderStatus",
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+):
+    """Internal timer: push a shop order's wanted status again after the shop failed to take it
+    (``attempt``: the try this is, for the backoff and the logs)."""
+
+    shop_order_id: int
+    attempt: int = 2
+
+
 class OrderFetched(
     Command, tag="woocommerce.OrderFetched", frozen=True, kw_only=True, forbid_unknown_fields=True
 ):
@@ -157,6 +171,7 @@ WooCommerceMessage = (
     | PushProducts
     | RetryOrder
     | PollOrders
+    | PushOrderStatus
     | OrderFetched
     | OrderParked
     | OrderTotalsMismatch

@@ -38,6 +38,8 @@ class WooCommerceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     safe to repeat (reads, updates that set fields to values) when the store answers 429/5xx
     or times out, with jittered backoff doubling from ``retry_backoff`` up to
     ``retry_max_backoff`` seconds (or the store's ``Retry-After``, when it is not longer).
+    The connector actor spaces its status push retries (``PushOrderStatus``) the same way,
+    without a last attempt.
 
     ``breaker_fail_max``, ``breaker_reset_timeout``: consecutive 5xx/timeouts that open the
     ``woocommerce`` circuit breaker, and seconds before it lets one trial request through.

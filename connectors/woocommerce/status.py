@@ -3,29 +3,57 @@
 The wanted status is recorded (committed) before the call and the one the shop confirmed after
 it, so a retry finds what already happened: nothing is sent when the shop confirmed the wanted
 status already, and a ``PUT`` of a status repeated after a lost answer sets nothing new. A
-429/5xx/timeout/open breaker is raised as it is (``TransientError``: the runtime retries); a
-refusal is recorded and raised (dead-lettered).
+429/5xx/timeout/open breaker is recorded and raised as it is (``TransientError``): the actor
+tries again on a durable timer (:func:`retry_delay`, :func:`retry_timer`) rather than through
+the runtime's retries, which an outage longer than them would exhaust. A refusal is recorded
+and raised (dead-lettered).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime
 from typing import cast
 
 from actors.orders.messages import OrderStateChanged
-from connectors.woocommerce import store
+from connectors.woocommerce import mapping, store
 from connectors.woocommerce.changes import OrderStatus
 from connectors.woocommerce.client import WooCommerceClient
+from connectors.woocommerce.settings import WooCommerceSettings
+from hub.breaker import BreakerOpen
 from hub.db import Database
 from hub.errors import PermanentError, TransientError
+from hub.http import PartnerUnavailable
 
 log = logging.getLogger(__name__)
 
 STATUSES: frozenset[str] = frozenset(
     ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
 )
+
+
+def retry_timer(shop_order_id: int) -> str:
+    """The name of the timer that pushes a shop order's status again (one per order)."""
+    return f"woo-status:{shop_order_id}"
+
+
+def retry_key(shop_order_id: int) -> str:
+    """The bus key of the retry: the order's key in the orders context (``OrderStateChanged``
+    carries it), so a retry and a newer status change of the order never run at once."""
+    return f"order:{mapping.order_id(shop_order_id)}"
+
+
+def retry_delay(settings: WooCommerceSettings, attempt: int, error: TransientError) -> float:
+    """Seconds before trying again after try ``attempt`` failed: doubling from
+    ``retry_backoff`` up to ``retry_max_backoff`` (jittered in its upper half, so the orders of
+    one outage do not all come back at once), never sooner than the error's ``retry_after``
+    (an open breaker's time left, a 429's ``Retry-After``)."""
+    base = min(settings.retry_max_backoff, settings.retry_backoff * 2.0 ** min(attempt - 1, 32))
+    delay = base * random.uniform(0.5, 1.0)
+    retry_after = error.retry_after if isinstance(error, BreakerOpen | PartnerUnavailable) else None
+    return max(delay, retry_after or 0.0)
 
 
 class StatusPusher:

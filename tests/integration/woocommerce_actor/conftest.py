@@ -75,10 +75,11 @@ async def connector(
     sim: tuple[WooCommerceSimulator, str], database: Database
 ) -> AsyncIterator[Callable[..., WooCommerceActor]]:
     """``connector(**settings)``: the actor against the simulator. By default the push window
-    and the poll are far away: a test pushes or polls when it says so."""
+    and the poll are far away: a test pushes or polls when it says so; its breaker does not
+    open unless the test gives one (``breaker=``)."""
     breakers: list[Breaker] = []
 
-    def make(**overrides: Any) -> WooCommerceActor:
+    def make(*, breaker: Breaker | None = None, **overrides: Any) -> WooCommerceActor:
         base = WooCommerceSettings(
             base_url=sim[1],
             consumer_key=Secret(KEY),
@@ -93,7 +94,7 @@ async def connector(
             poll_interval=3600.0,
         )
         settings = msgspec.structs.replace(base, **overrides)
-        breaker = Breaker("woocommerce-test", fail_max=50, reset_timeout=0.2)
+        breaker = breaker or Breaker("woocommerce-test", fail_max=50, reset_timeout=0.2)
         breakers.append(breaker)
         return build(settings, database, limiter=MemoryRateLimiter(), breaker=breaker)
 
