@@ -144,7 +144,8 @@ async def get_preferences(call: Call[None, None]) -> PreferencesView:
 )
 async def put_preferences(call: Call[PreferencesBody, None]) -> PreferencesView:
     """The phone is stored in E.164 digits (``0744 123 456`` → ``40744123456``); WhatsApp
-    opt-in needs a phone, email enabled needs an address."""
+    opt-in needs a phone, email enabled needs an address. A phone another customer holds is a
+    409 ``phone_taken``: the phone opens its holder's WhatsApp conversation."""
     b, customer_id = call.body, call.param("id")
     try:
         phone = normalise(b.phone) if b.phone else None
@@ -169,7 +170,12 @@ async def put_preferences(call: Call[PreferencesBody, None]) -> PreferencesView:
             before=msgspec.to_builtins(before) if before else None,
             after=msgspec.to_builtins(recipient),
         )
-        await people.save_recipient(conn, recipient, datetime.now(UTC))
+        try:
+            await people.save_recipient(conn, recipient, datetime.now(UTC))
+        except people.PhoneTaken as exc:
+            raise ApiError(
+                409, exc.code, str(exc), details=[FieldError(field="phone", message=str(exc))]
+            ) from None
     return _prefs(recipient)
 
 

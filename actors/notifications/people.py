@@ -10,6 +10,14 @@ import msgspec
 
 from actors.notifications.domain import Recipient
 from hub.db import record_to
+from hub.errors import DomainError
+
+
+class PhoneTaken(DomainError):
+    """The phone is another recipient's: a phone opens its holder's WhatsApp conversation, so
+    it belongs to one customer only."""
+
+    code = "phone_taken"
 
 
 class InApp(msgspec.Struct, kw_only=True):
@@ -53,15 +61,25 @@ async def recipient(conn: asyncpg.Connection, customer_id: str) -> Recipient | N
 
 
 async def save_recipient(conn: asyncpg.Connection, r: Recipient, now: datetime) -> None:
-    """Create or replace a customer's preferences."""
-    await conn.execute(
-        f"INSERT INTO notification_recipients ({_RECIPIENT}, updated_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (customer_id) DO UPDATE SET "
-        "email = $2, phone = $3, language = $4, email_enabled = $5, whatsapp_opt_in = $6, "
-        "in_app_enabled = $7, marketing_consent = $8, updated_at = $9",
-        *(getattr(r, f) for f in Recipient.__struct_fields__),
-        now,
-    )
+    """Create or replace a customer's preferences; :class:`PhoneTaken` if another recipient
+    holds the phone (the unique index decides, also between concurrent saves)."""
+    try:
+        await conn.execute(
+            f"INSERT INTO notification_recipients ({_RECIPIENT}, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (customer_id) DO UPDATE SET "
+            "email = $2, phone = $3, language = $4, email_enabled = $5, whatsapp_opt_in = $6, "
+            "in_app_enabled = $7, marketing_consent = $8, updated_at = $9",
+            *(getattr(r, f) for f in Recipient.__struct_fields__),
+            now,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "notification_recipients_phone":
+            raise
+        raise PhoneTaken(
+            f"the phone number {r.phone} is already saved for another customer; a number "
+            "belongs to one customer only (it opens that customer's WhatsApp conversation). "
+            "If it is yours now, ask us to move it"
+        ) from None
 
 
 async def withdraw_marketing(conn: asyncpg.Connection, email: str, now: datetime) -> int:

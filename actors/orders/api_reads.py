@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 
 from actors.orders import domain, queries, views
+from actors.pricing import domain as pricing
+from actors.pricing.messages import PriceStep
 from hub.auth import Role
 from hub.edge.api import STAFF, Api, Call, Page, decode_cursor, encode_cursor
 from hub.errors import NotFound
@@ -62,15 +64,28 @@ async def list_orders(call: Call[None, views.OrderQuery]) -> Page[views.OrderSum
     entity="order",
 )
 async def get_order(call: Call[None, None]) -> views.OrderView:
-    """Customer, addresses, lines with their price breakdown, the history of its states (who,
-    when, why), shipments, returns, payments and documents, and the states it may move to."""
+    """Customer, addresses, lines with their price breakdown (a B2B customer's without the cost
+    and margins), the history of its states (who, when, why), shipments, returns, payments and
+    documents, and the states it may move to."""
     async with call.db.pool.acquire() as conn:
         found = await queries.order_detail(conn, call.param("order_id"))
     if found is None:
         raise NotFound(f"no order {call.param('order_id')!r}")
     found["allowed"] = list(domain.allowed(domain.OrderState(found["state"])))
+    if call.customer_scope is not None:
+        for line in found["lines"]:
+            line["breakdown"] = _for_customer(line["breakdown"])
     keep = set(views.OrderView.__struct_fields__)
     view: views.OrderView = msgspec.convert(
         {k: v for k, v in found.items() if k in keep}, views.OrderView, strict=False
     )
     return view
+
+
+def _for_customer(breakdown: list[Any] | None) -> list[Any] | None:
+    """A stored breakdown (its JSON) as a customer sees it (``pricing.for_customer``)."""
+    if breakdown is None:
+        return None
+    steps = msgspec.convert(breakdown, tuple[PriceStep, ...])
+    shown: list[Any] = msgspec.to_builtins(pricing.for_customer(steps))
+    return shown

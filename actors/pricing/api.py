@@ -115,8 +115,8 @@ def today() -> date:
 )
 async def quote(call: Call[QuoteRequest, None]) -> Quote:
     """Per line: unit net with its breakdown, net, VAT (per line, half up) and gross; totals are
-    the sums of the lines. A B2B customer is priced at its own tier. Unknown or inactive SKUs
-    are a 422 naming them."""
+    the sums of the lines. A B2B customer is priced at its own tier and sees no cost or margin in
+    the breakdown. Unknown or inactive SKUs are a 422 naming them."""
     body = call.body
     rt = runtime(call)
     customer, tier = await _customer_and_tier(call, body)
@@ -133,7 +133,10 @@ async def quote(call: Call[QuoteRequest, None]) -> Quote:
         raise ApiError(
             422, "unknown_sku" if unknown else "invalid_quantity", str(exc), details=details
         ) from None
-    return Quote(customer_id=customer, tier=tier, on=on, lines=list(cart.lines), totals=cart.totals)
+    priced = list(cart.lines)
+    if call.customer_scope is not None:  # the cost and margins are the shop's business
+        priced = [domain.line_for_customer(x) for x in priced]
+    return Quote(customer_id=customer, tier=tier, on=on, lines=priced, totals=cart.totals)
 
 
 async def _customer_and_tier(

@@ -8,6 +8,8 @@ Decimal, RON. The rules, as built (docs/PRICING.md):
     price   = max(min(regular, promos...), floor)   floor = cost * (1 + minimum margin)
     unit    = max(round_half_up(price, 0.01), ceil(floor, 0.01))
 
+A customer sees the breakdown through :func:`for_customer`: without the cost and the margins.
+
 A promotion is an alternative to the tier and volume discounts, not added to them: the
 customer gets the lowest. Lines: net = round(unit * quantity), VAT = round(net * rate) per line,
 gross = net + VAT; totals are the sums of the lines (as SmartBill computes an invoice).
@@ -45,6 +47,8 @@ VAT_RATES: tuple[tuple[date, Decimal], ...] = (
     (date(2017, 1, 1), Decimal("0.19")),
     (date(2025, 8, 1), Decimal("0.21")),  # Law 141/2025
 )
+# Steps whose rate, rule and note tell the product's cost and margins: staff only.
+INTERNAL_STEPS: frozenset[StepName] = frozenset({"base", "floor"})
 MAX_LINES = 200
 MAX_QUANTITY = Decimal(100_000)
 QUANTITY_DECIMALS = 3
@@ -211,6 +215,23 @@ def _promotion(
     note = f"{promo.name}: not lower than the regular price"
     steps.append(_step("promotion", price, rate, rule_id=promo.id, applied=False, note=note))
     return price
+
+
+def for_customer(breakdown: Iterable[PriceStep]) -> tuple[PriceStep, ...]:
+    """The breakdown as a customer sees it: the ``base`` and ``floor`` steps keep their amounts
+    but lose their rate, rule and note (the margin, the cost, the minimum margin and the floor's
+    value, which only staff see). The discounts keep theirs: they are the customer's."""
+    return tuple(
+        msgspec.structs.replace(s, rate=None, rule_id=None, note=None)
+        if s.step in INTERNAL_STEPS
+        else s
+        for s in breakdown
+    )
+
+
+def line_for_customer(line: PricedLine) -> PricedLine:
+    """A priced line with its breakdown as a customer sees it (:func:`for_customer`)."""
+    return msgspec.structs.replace(line, breakdown=for_customer(line.breakdown))
 
 
 def price_line(

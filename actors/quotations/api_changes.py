@@ -47,7 +47,9 @@ async def _change(call: Call[Any, Any], change: Change) -> QuotationView:
             quote, outcome = await change(conn, datetime.now(UTC))
             await service.write_outcome(conn, outcome, actor=call.actor)
             call.audit(before=before, after={"status": quote.status, "version": quote.version})
-            view = await queries.detail(conn, quote.id)
+            view = await queries.detail(
+                conn, quote.id, for_customer=call.customer_scope is not None
+            )
     except Refused as exc:
         raise ApiError(409, exc.code, str(exc)) from None
     return view
@@ -95,7 +97,7 @@ async def create(call: Call[CreateBody, None]) -> web.Response:
         quote, outcome = await drafts.create(conn, new, by=call.actor, now=datetime.now(UTC))
         await service.write_outcome(conn, outcome, actor=call.actor)
         call.audit(entity_id=quote.id, after={"number": quote.number, "lines": len(new.lines)})
-        view = await queries.detail(conn, quote.id)
+        view = await queries.detail(conn, quote.id, for_customer=call.customer_scope is not None)
     return _accepted(call, view)
 
 

@@ -23,6 +23,9 @@ reads = Api("quotations")
 # Sales and operations; the warehouse reads quotes for the stock they hold; service keys of
 # the shop's systems; a B2B customer its own. Marketing has no business with negotiated prices.
 READERS = {Role.admin, Role.ops, Role.sales, Role.warehouse, Role.service, Role.b2b_customer}
+# A render holds one of the pool's few workers for about a second, and a queue that times out
+# tears the pool down under everyone's documents: per caller, 30 a minute, 10 at once.
+PDF_RATE = (30, 10)
 
 
 async def quotation_owner(call: Call[Any, Any]) -> str | None:
@@ -67,9 +70,11 @@ async def list_quotations(call: Call[None, QuotationQuery]) -> Page[QuotationSum
 )
 async def get_quotation(call: Call[None, None]) -> QuotationView:
     """Customer, lines with their price breakdown, totals, validity and reminder, the stock
-    hold, the history of its statuses (who, when, why) and the statuses it may move to."""
+    hold, the history of its statuses (who, when, why) and the statuses it may move to. A B2B
+    customer's breakdown shows no cost or margin."""
+    for_customer = call.customer_scope is not None
     async with call.db.pool.acquire() as conn:
-        return await queries.detail(conn, call.param("quotation_id"))
+        return await queries.detail(conn, call.param("quotation_id"), for_customer=for_customer)
 
 
 @reads.get(
@@ -79,6 +84,7 @@ async def get_quotation(call: Call[None, None]) -> QuotationView:
     summary="The quotation as a PDF",
     query=PdfQuery,
     owner=quotation_owner,
+    rate=PDF_RATE,
     entity="quotation",
     raw=True,
 )

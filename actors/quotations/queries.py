@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from actors.pricing import domain as pricing
 from actors.pricing.messages import PriceStep
 from actors.quotations import domain, store
 from actors.quotations.model import Line, Quote
@@ -70,16 +71,22 @@ async def owner(conn: asyncpg.Connection, quotation_id: str) -> str | None:
     return found
 
 
-async def detail(conn: asyncpg.Connection, quotation_id: str) -> QuotationView:
-    """A quote in full; :class:`~hub.errors.NotFound` if there is none."""
+async def detail(
+    conn: asyncpg.Connection, quotation_id: str, *, for_customer: bool = False
+) -> QuotationView:
+    """A quote in full (``for_customer``: its breakdown without the cost and margins);
+    :class:`~hub.errors.NotFound` if there is none."""
     quote = await store.get(conn, quotation_id)
     lines = await store.lines(conn, quotation_id)
     moves = await store.history(conn, quotation_id)
-    return view(quote, lines, [HistoryView(**msgspec.structs.asdict(m)) for m in moves])
+    history = [HistoryView(**msgspec.structs.asdict(m)) for m in moves]
+    return view(quote, lines, history, for_customer=for_customer)
 
 
-def view(quote: Quote, lines: list[Line], history: list[HistoryView]) -> QuotationView:
-    """The API's view of a quote."""
+def view(
+    quote: Quote, lines: list[Line], history: list[HistoryView], *, for_customer: bool = False
+) -> QuotationView:
+    """The API's view of a quote (``for_customer``: see :func:`line_view`)."""
     return QuotationView(
         id=quote.id,
         number=quote.number,
@@ -88,7 +95,7 @@ def view(quote: Quote, lines: list[Line], history: list[HistoryView]) -> Quotati
         pricing=quote.pricing,
         pricing_error=quote.pricing_error,
         customer=quote.customer,
-        lines=[line_view(x) for x in lines],
+        lines=[line_view(x, for_customer=for_customer) for x in lines],
         totals=quote.totals if quote.pricing == "priced" else None,
         tier=quote.tier,
         priced_tier=quote.priced_tier,
@@ -113,8 +120,13 @@ def view(quote: Quote, lines: list[Line], history: list[HistoryView]) -> Quotati
     )
 
 
-def line_view(x: Line) -> LineView:
-    """A line as the API shows it."""
+def line_view(x: Line, *, for_customer: bool = False) -> LineView:
+    """A line as the API shows it; ``for_customer``, its breakdown without the cost and
+    margins (:func:`actors.pricing.domain.for_customer`)."""
+    breakdown = None
+    if x.breakdown is not None:
+        steps = tuple(msgspec.convert(s, PriceStep) for s in x.breakdown)
+        breakdown = list(pricing.for_customer(steps) if for_customer else steps)
     return LineView(
         line_no=x.line_no,
         sku=x.sku,
@@ -126,7 +138,5 @@ def line_view(x: Line) -> LineView:
         vat_rate=x.vat_rate,
         line_vat=x.line_vat,
         line_gross=x.line_gross,
-        breakdown=[msgspec.convert(s, PriceStep) for s in x.breakdown]
-        if x.breakdown is not None
-        else None,
+        breakdown=breakdown,
     )

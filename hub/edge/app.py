@@ -139,6 +139,7 @@ async def _purge_refresh_tokens(db: Database, interval: float = 3600.0) -> None:
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Headers every answer carries; API answers (tokens, personal data) are never cached."""
     headers = response.headers
+    headers["Server"] = "cypher-hub"  # not aiohttp's default, which names Python's and its version
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")

@@ -57,7 +57,7 @@ from hub.errors import DomainError
 api = Api("auth")
 Listed = TypeVar("Listed", User, ApiKey)
 
-LOGIN_RATE = (10, 5)  # per client address: 10 a minute, bursts of 5
+LOGIN_RATE = (10, 5)  # per client (an address, or the user enrolling TOTP): 10 a minute, burst 5
 LOGIN_PER_EMAIL = (6, 10)  # per account, from any address: slows password and TOTP guessing
 REFRESH_RATE = (30, 10)
 
@@ -202,18 +202,7 @@ async def do_login(call: Call[LoginRequest, None]) -> Tokens:
     """An access token (short-lived) and a refresh token (rotated on use)."""
     body = call.body
     call.audit(actor_name=body.email.strip().lower())  # failed attempts are recorded too
-    per_minute, burst = LOGIN_PER_EMAIL
-    wait = await call.services.limiter.take(
-        f"login:{body.email.strip().lower()}", per_second=per_minute / 60.0, burst=burst
-    )
-    if wait > 0:
-        retry = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"too many login attempts for this account; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
+    await _limit_password_guesses(call, body.email)
     otp = body.otp.strip() if body.otp else None
     async with call.transaction() as conn:
         principal = await login(conn, email=body.email, password=body.password, otp=otp)
@@ -264,6 +253,23 @@ async def do_logout(call: Call[RefreshRequest, None]) -> LogoutResult:
     return LogoutResult(revoked=revoked)
 
 
+async def _limit_password_guesses(call: Call[Any, Any], email: str) -> None:
+    """Take one attempt from the account's own bucket (every address together), before its
+    password is checked: login and TOTP enrolment share it, so neither guesses past the other."""
+    per_minute, burst = LOGIN_PER_EMAIL
+    wait = await call.services.limiter.take(
+        f"login:{email.strip().lower()}", per_second=per_minute / 60.0, burst=burst
+    )
+    if wait > 0:
+        retry = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many login attempts for this account; retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+
+
 def _tokens(call: Call[Any, Any], principal: Principal, refresh: str) -> Tokens:
     tokens = call.services.tokens
     return Tokens(
@@ -297,14 +303,17 @@ async def me(call: Call[None, None]) -> Me:
     summary="Start TOTP enrolment for the calling user (needs the password)",
     body=TotpEnroll,
     response=TotpEnrollment,
+    rate=LOGIN_RATE,
     entity="user",
 )
 async def totp_enroll(call: Call[TotpEnroll, None]) -> TotpEnrollment:
-    """Returns the provisioning URI; TOTP is required only after a code is confirmed."""
+    """Returns the provisioning URI; TOTP is required only after a code is confirmed. The
+    password is a guess like a login's: the same limits hold it (an access token may be stolen)."""
     user_id = _user_id(call)
     issuer = call.services.settings.totp_issuer
     call.audit(entity_id=user_id)
     async with call.transaction() as conn:
+        await _limit_password_guesses(call, (await get_user(conn, user_id)).email)
         await check_password(conn, user_id, call.body.password)
         uri = await enroll_totp(conn, user_id, issuer=issuer)
         call.audit(after={"totp": "pending"})

@@ -158,3 +158,31 @@ async def test_preferences_are_validated_normalised_and_owned(hub_edge: Edge) ->
     assert status == 404, env
     status, env = await call(edge, "PUT", path, Role.sales, {"marketing_consent": True})
     assert status == 200 and env["data"]["marketing_consent"] is True, env
+
+
+async def test_a_phone_belongs_to_one_customer_until_it_lets_it_go(hub_edge: Edge) -> None:
+    edge = hub_edge
+    mine, theirs = "/api/v1/customers/C-1/preferences", "/api/v1/customers/C-2/preferences"
+    status, env = await call(
+        edge, "PUT", mine, Role.b2b_customer, {"phone": "0744 123 456"}, customer="C-1"
+    )
+    assert status == 200, env
+    for role, customer in ((Role.b2b_customer, "C-2"), (Role.sales, None)):
+        body = {"phone": "+40 744 123 456", "whatsapp_opt_in": True}  # written another way
+        status, env = await call(edge, "PUT", theirs, role, body, customer=customer)
+        assert (status, env["error"]["code"]) == (409, "phone_taken"), env
+        assert env["error"]["details"][0]["field"] == "phone"
+        assert "C-1" not in env["error"]["message"]  # who holds it is not told
+    held = "SELECT customer_id FROM notification_recipients WHERE phone = '40744123456'"
+    assert [r["customer_id"] for r in await edge.conn.fetch(held)] == ["C-1"]
+
+    status, env = await call(  # saving its own phone again is no conflict
+        edge, "PUT", mine, Role.b2b_customer, {"phone": "0744123456"}, customer="C-1"
+    )
+    assert status == 200, env
+    status, env = await call(edge, "PUT", mine, Role.b2b_customer, {}, customer="C-1")
+    assert status == 200 and env["data"]["phone"] is None, env
+    status, env = await call(
+        edge, "PUT", theirs, Role.b2b_customer, {"phone": "0744 123 456"}, customer="C-2"
+    )
+    assert status == 200 and env["data"]["phone"] == "40744123456", env

@@ -134,6 +134,7 @@ async def test_an_order_is_driven_through_its_life_by_the_roles_that_may(shop: E
     strip = next(x for x in seen["lines"] if x["sku"] == "STRIP")
     assert strip["name"] == "Bandă LED 5050 12V 14,4W/m"
     assert strip["breakdown"][0]["step"] == "base"  # why this price
+    assert strip["breakdown"][0]["note"].startswith("cost ")  # staff see it to the cost
     assert D(seen["gross"]) == sum(D(x["line_gross"]) for x in seen["lines"])
     assert seen["allowed"] == ["processing", "cancelled"]
     assert await stock(shop) == {

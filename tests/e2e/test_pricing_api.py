@@ -153,6 +153,25 @@ async def test_a_b2b_customer_is_priced_at_its_own_tier_and_no_other(edge: Edge)
     assert status == 404
 
 
+async def test_staff_see_the_cost_and_margins_in_a_breakdown_a_customer_does_not(
+    edge: Edge,
+) -> None:
+    seen = {}
+    for role in (Role.sales, Role.b2b_customer):
+        token = await edge.as_role(role, customer="C-7" if role is Role.b2b_customer else None)
+        status, body = await quote(edge, token, lines=lines(("STRIP-1", "1")))
+        assert status == 200, body
+        seen[role] = body["data"]["lines"][0]
+    staff, customer = seen[Role.sales], seen[Role.b2b_customer]
+    base, floor = staff["breakdown"][0], staff["breakdown"][4]
+    assert (base["rate"], base["note"], floor["rate"]) == ("0.35", "cost 10", "0.10")
+    for step in (customer["breakdown"][0], customer["breakdown"][4]):
+        assert (step["rate"], step["rule_id"], step["note"]) == (None, None, None), step
+    assert customer["breakdown"][0]["amount"] == staff["breakdown"][0]["amount"]  # the list price
+    assert customer["breakdown"][1:4] == staff["breakdown"][1:4]  # tier, volume, promotion
+    assert customer["unit_net"] == staff["unit_net"] == "13.50"
+
+
 async def test_unknown_and_inactive_skus_are_a_422_naming_them(edge: Edge) -> None:
     token = await edge.as_role(Role.sales)
     status, body = await quote(

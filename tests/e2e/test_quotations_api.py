@@ -119,6 +119,7 @@ async def test_a_draft_is_accepted_at_once_and_priced_in_the_background(edge: Ed
         "163.35",
     )
     assert strip["breakdown"][0]["step"] == "base"
+    assert strip["breakdown"][0]["note"].startswith("cost ")  # staff see why, to the cost
     assert quote["history"][0]["to_status"] == "draft"
     audit = await edge.conn.fetchrow(
         "SELECT entity_id, status FROM audit_log WHERE action = 'quotations.create'"

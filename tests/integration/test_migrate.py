@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -252,3 +253,51 @@ async def test_concurrent_runners_apply_each_migration_once(empty_dsn: str, fold
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_phone_shared_before_0021_stays_with_the_latest_saved_recipient(
+    conn: asyncpg.Connection, folder: Path
+) -> None:
+    unique = "0021_notification_phone_unique.sql"
+    for m in discover(PROJECT_MIGRATIONS):
+        if m.version < 21:
+            write(folder, m.filename, m.sql)
+    await migrate(conn, folder)
+    saved = (  # C-2 saved last; C-3 saved with it in the same instant (the lower id wins)
+        ("C-1", "40744123456", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("C-3", "40744123456", datetime(2025, 3, 1, tzinfo=UTC)),
+        ("C-2", "40744123456", datetime(2025, 3, 1, tzinfo=UTC)),
+        ("C-4", "40755000000", datetime(2025, 2, 1, tzinfo=UTC)),
+    )
+    for customer_id, phone, at in saved:
+        await conn.execute(
+            "INSERT INTO notification_recipients (customer_id, phone, whatsapp_opt_in, "
+            "updated_at) VALUES ($1, $2, true, $3)",
+            customer_id,
+            phone,
+            at,
+        )
+    await conn.execute(  # linked by the trigger to the last saver, C-2
+        "INSERT INTO notification_chat_conversations (phone, customer_id, created_at, "
+        "updated_at) VALUES ('40744123456', 'C-2', now(), now())"
+    )
+    write(folder, unique, (PROJECT_MIGRATIONS / unique).read_text(encoding="utf-8"))
+
+    assert [m.filename for m in await migrate(conn, folder)] == [unique]
+
+    rows = await conn.fetch(
+        "SELECT customer_id, phone, whatsapp_opt_in FROM notification_recipients "
+        "ORDER BY customer_id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("C-1", None, False),
+        ("C-2", "40744123456", True),
+        ("C-3", None, False),
+        ("C-4", "40755000000", True),
+    ]
+    linked = "SELECT customer_id FROM notification_chat_conversations WHERE phone = '40744123456'"
+    assert await conn.fetchval(linked) == "C-2"
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await conn.execute(
+            "UPDATE notification_recipients SET phone = '40744123456' WHERE customer_id = 'C-1'"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import msgspec
 import pytest
 
 from actors.pricing import domain
@@ -181,6 +182,20 @@ def test_a_floor_between_cents_is_rounded_up_not_down() -> None:
 def test_a_base_under_the_floor_is_raised_to_it() -> None:
     line = unit(item(margin=D("0.05")))
     assert line.unit_net == D("11.00")
+
+
+def test_a_customer_sees_its_discounts_but_not_the_cost_or_the_margins() -> None:
+    margins = [margin(7, "0.25", scope="sku", target="LED-1")]
+    line = unit(tier=1, qty="50", breaks=STRIP_LADDER, margins=margins)
+    seen = domain.line_for_customer(line)
+    for staff, customer in zip(line.breakdown, seen.breakdown, strict=True):
+        if staff.step in ("base", "floor"):  # margin, "cost 10.00", min margin, "floor 12.50"
+            assert (customer.rate, customer.rule_id, customer.note) == (None, None, None)
+            assert (customer.amount, customer.applied) == (staff.amount, staff.applied)
+        else:  # tier 1, the volume break reached: the customer's own terms
+            assert customer == staff
+    assert line.breakdown[0].note == "cost 10.00" and line.breakdown[4].rule_id == 7
+    assert msgspec.structs.replace(seen, breakdown=line.breakdown) == line
 
 
 def test_line_net_rounds_the_metres_and_vat_is_per_line() -> None:
