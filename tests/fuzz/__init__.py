@@ -1,0 +1,1 @@
+"""Property-based fuzzing of the hub's edges: webhooks, bus messages, the OpenAPI contract."""
