@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from hub.db import storable
+
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     """One recorded change."""
@@ -38,7 +40,9 @@ _COLUMNS = ", ".join(AuditEntry.__struct_fields__)
 
 
 def _plain(value: Any) -> Any:
-    return None if value is None else msgspec.to_builtins(value, str_keys=True, enc_hook=str)
+    if value is None:
+        return None
+    return storable(msgspec.to_builtins(value, str_keys=True, enc_hook=str))
 
 
 async def record(
@@ -58,7 +62,10 @@ async def record(
     client_ip: str | None = None,
     correlation_id: str | None = None,
 ) -> int:
-    """Append an entry in the caller's transaction; returns its id."""
+    """Append an entry in the caller's transaction; returns its id.
+
+    A NUL character (a refused call's path or field) is stored spelled out as ``\\x00``.
+    """
     entry_id: int = await conn.fetchval(
         """
         INSERT INTO audit_log (actor, actor_name, action, entity_type, entity_id, before, after,
@@ -67,18 +74,18 @@ async def record(
         RETURNING id
         """,
         actor,
-        actor_name,
+        storable(actor_name),
         action,
         entity_type,
-        entity_id,
+        storable(entity_id),
         _plain(before),
         _plain(after),
         method,
-        path,
+        storable(path),
         status,
         request_id,
-        client_ip,
-        correlation_id,
+        storable(client_ip),
+        storable(correlation_id),
     )
     return entry_id
 

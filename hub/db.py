@@ -161,3 +161,19 @@ def key_lock(actor: str, key: str) -> str:
 def record_to(cls: type[Any], record: asyncpg.Record) -> Any:
     """Convert an asyncpg record to a Struct (repositories return Structs, not records)."""
     return msgspec.convert(dict(record), cls, from_attributes=False, strict=False)
+
+
+def storable(value: Any) -> Any:
+    """``value`` with each NUL character spelled out as ``\\x00``, in strings and in the dicts and
+    lists that hold them: PostgreSQL text and jsonb refuse NUL.
+
+    For records of refused or failed input (a poison message's dead letter, the audit entry of a
+    refused call): refusing the record as well would lose it, or requeue its message for ever.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value

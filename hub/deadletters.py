@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from hub.bus import envelope_from_json, envelope_to_json
+from hub.db import storable
 from hub.errors import DomainError, NotFound
 from hub.messages import Envelope
 from hub.outbox import Outgoing, write
@@ -71,13 +72,13 @@ async def record(
         """,
         actor,
         envelope.message_id if envelope else None,
-        _storable(envelope.type if envelope else _header_text(headers.get("type"))),
-        _storable(envelope_to_json(envelope)) if envelope else None,
-        _storable(msgspec.to_builtins(headers, str_keys=True, enc_hook=str)),
+        storable(envelope.type if envelope else _header_text(headers.get("type"))),
+        storable(envelope_to_json(envelope)) if envelope else None,
+        storable(msgspec.to_builtins(headers, str_keys=True, enc_hook=str)),
         body,
         reason,
-        _storable(error[:4000]),
-        _storable(traceback),
+        storable(error[:4000]),
+        storable(traceback),
         attempts,
     )
 
@@ -86,21 +87,6 @@ def _header_text(value: Any) -> str | None:
     if value is None:
         return None
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _storable(value: Any) -> Any:
-    """``value`` with NUL characters spelled out: PostgreSQL text and jsonb refuse them.
-
-    A poison message may carry them in its headers (and so in its envelope and error); refusing
-    its dead letter would requeue it forever.
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "\\x00")
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    return value
 
 
 async def list_dead(

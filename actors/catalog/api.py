@@ -248,6 +248,7 @@ async def create_category(call: Call[NewCategory, None]) -> CategoryView:
     roles=IMPORTERS,
     summary="Import products from CSV or NDJSON",
     query=ImportQuery,
+    request_types=("text/csv", "application/x-ndjson"),
     response=ImportReport,
     entity="catalog_import",
 )
@@ -266,6 +267,7 @@ async def import_products(call: Call[None, ImportQuery]) -> ImportReport:
     summary="Export products as CSV or NDJSON",
     query=ExportQuery,
     raw=True,
+    response_types=("text/csv", "application/x-ndjson"),
 )
 async def export_products(call: Call[None, ExportQuery]) -> web.StreamResponse:
     """Streamed in SKU order, in the import's format (an export imports back unchanged). B2B:

@@ -8,6 +8,8 @@ row decides what a repeated or retried message does (docs/SENDGRID.md):
   after ``give_up_after`` seconds, ``EmailFailed(permanent=False)``.
 - Timeout or lost answer (perhaps queued): ``unknown``; an Event Webhook event carrying the
   ``delivery_id`` proves acceptance, otherwise the email is sent again after ``reconcile_after``.
+
+An Event Webhook batch the connector cannot read is dead-lettered at once (``PermanentError``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from hub.actor import Actor, Context, handler
 from hub.bootstrap import Resources
 from hub.breaker import Breaker
 from hub.db import Database
-from hub.errors import ConfigError, TransientError
+from hub.errors import ConfigError, PermanentError, TransientError
 from hub.http import Outbound
 from hub.messages import Command
 from hub.ratelimit import RateLimiter, limiter_for
@@ -87,7 +89,11 @@ class SendGridActor(Actor, name="sendgrid"):
 
     @handler
     async def events(self, msg: EventsReceived, ctx: Context) -> None:
-        for event in _events.decode(msg.payload):
+        try:
+            events = _events.decode(msg.payload)
+        except msgspec.DecodeError as exc:  # and ValidationError: no retry makes it readable
+            raise PermanentError(f"the event batch is not SendGrid's shape: {exc}") from None
+        for event in events:
             if not event.delivery_id or not event.sg_message_id:
                 continue
             message_id = event.sg_message_id.split(".", 1)[0]

@@ -75,10 +75,9 @@ def verifier(
         if not signature or not stamp:
             raise SignatureError(f"missing {SIGNATURE} or {TIMESTAMP} header")
         try:
-            when = int(stamp)
-        except ValueError:
+            skew = abs(clock() - float(int(stamp)))
+        except (ValueError, OverflowError):  # OverflowError: beyond a float, 1.8e308
             raise SignatureError(f"{TIMESTAMP} is not a Unix time") from None
-        skew = abs(clock() - when)
         if skew > tolerance:
             raise TimestampError(
                 f"{TIMESTAMP} is {skew:.0f} s away from our clock (tolerance {tolerance:.0f} s)"

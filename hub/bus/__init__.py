@@ -22,6 +22,10 @@ import msgspec
 
 from hub.messages import Envelope
 
+# The highest attempt number an envelope carries: dead letters record it in a PostgreSQL integer,
+# and one that cannot be recorded would requeue its message for ever.
+MAX_ATTEMPT = 2**31 - 1
+
 
 class Delivery(Protocol):
     """One message as received by one actor."""
@@ -96,7 +100,8 @@ def envelope_from_wire(
 ) -> Envelope:
     """Rebuild an envelope from AMQP properties and headers.
 
-    Raises ``ValueError`` naming what is missing or malformed.
+    Raises ``ValueError`` naming what is missing or malformed. ``x-attempt`` is taken within
+    1..``MAX_ATTEMPT``.
     """
     if not message_id:
         raise ValueError("message has no message_id property")
@@ -119,7 +124,7 @@ def envelope_from_wire(
         occurred_at = occurred_at.replace(tzinfo=UTC)
     try:
         attempt = int(headers.get("x-attempt", 1))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
         raise ValueError(f"x-attempt {headers.get('x-attempt')!r} is not an integer") from None
     causation = headers.get("x-causation-id")
     key = headers.get("x-key")
@@ -131,7 +136,7 @@ def envelope_from_wire(
         causation_id=_text(causation) if causation is not None else None,
         key=_text(key) if key is not None else None,
         occurred_at=occurred_at,
-        attempt=max(attempt, 1),
+        attempt=min(max(attempt, 1), MAX_ATTEMPT),
         actor=_text(actor) if actor is not None else None,
     )
 

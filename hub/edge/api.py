@@ -12,8 +12,9 @@ A route is declared once, with everything the edge needs to serve and document i
 
 The wrapper authenticates (JWT bearer or API key), checks the route's roles, applies the
 per-client rate limit, decodes the query and body with msgspec (unknown fields refused, sizes
-limited), checks object ownership for B2B customers, runs the handler and answers with the
-envelope ``{"success", "data", "error", "metadata"}``. Every state-changing call is written to the
+limited, a NUL character refused in any text, path included: PostgreSQL cannot store one), checks
+object ownership for B2B customers, runs the handler and answers with the envelope
+``{"success", "data", "error", "metadata"}``. Every state-changing call is written to the
 audit trail — inside the handler's transaction when it uses :meth:`Call.transaction`.
 """
 
@@ -24,7 +25,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar, get_args
@@ -54,6 +55,9 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_CURSOR = 512
 AUTH_FAILURES = (30, 30)  # failed authentications a minute per address, burst
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_JSON_NUL = b"\\u0000"  # how JSON writes a NUL character in a string
+# What PostgreSQL raises for a NUL in text (22021) or in jsonb (22P05).
+_UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
@@ -206,6 +210,9 @@ class Route:
     description: str = ""
     raw: bool = False  # the handler answers with its own response (documents, files)
     mutates: bool | None = None  # None: POST/PUT/PATCH/DELETE change state, GET does not
+    errors: frozenset[int] = frozenset()  # statuses beyond the conventions (a login's 401)
+    request_types: tuple[str, ...] = ()  # media types of a body the handler reads itself
+    response_types: tuple[str, ...] = ("application/json",)  # what a raw route answers with
 
     @property
     def public(self) -> bool:
@@ -246,6 +253,9 @@ class Api:
         description: str = "",
         raw: bool = False,
         mutates: bool | None = None,
+        errors: Iterable[int] = (),
+        request_types: tuple[str, ...] = (),
+        response_types: tuple[str, ...] = ("application/json",),
     ) -> Callable[[Handler], Handler]:
         """Declare a route; ``roles`` is required (``PUBLIC`` for no authentication)."""
         admitted: frozenset[Role] | Public = (
@@ -253,6 +263,10 @@ class Api:
         )
         if not isinstance(admitted, Public) and not admitted:
             raise ValueError(f"route {name} admits no role; declare roles or PUBLIC")
+        if request_types and body is not None:
+            raise ValueError(f"route {name}: request_types is for a body its handler reads itself")
+        if response_types != ("application/json",) and not raw:
+            raise ValueError(f"route {name}: response_types is for a raw route (raw=True)")
 
         def register(fn: Handler) -> Handler:
             self.routes.append(
@@ -274,6 +288,9 @@ class Api:
                     description=description or (fn.__doc__ or "").strip(),
                     raw=raw,
                     mutates=mutates,
+                    errors=frozenset(errors),
+                    request_types=request_types,
+                    response_types=response_types,
                 )
             )
             return fn
@@ -512,6 +529,7 @@ def _wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         try:
             _authorise(route, principal)
             await _rate_limit(request, route, services, principal)
+            _refuse_nul(request.match_info, "path")
             if route.query is not None:
                 call.query = _decode_query(request, route.query)
             if route.body is not None:
@@ -659,8 +677,10 @@ async def _rate_limit(
 
 
 def _decode_query(request: web.Request, query_type: type[T]) -> T:
+    query = dict(request.query)
+    _refuse_nul(query, "query")
     try:
-        return msgspec.convert(dict(request.query), query_type, strict=False)
+        return msgspec.convert(query, query_type, strict=False)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc, "query") from None
     except (ValueError, TypeError) as exc:
@@ -677,12 +697,50 @@ async def _decode_body(request: web.Request, body_type: type[T], limit: int) -> 
         raw += chunk
         if len(raw) > limit:
             raise ApiError(413, "body_too_large", f"the body is larger than {limit} bytes")
+    data = bytes(raw)
     try:
-        return msgspec.json.decode(bytes(raw), type=body_type)
+        body = msgspec.json.decode(data, type=body_type)
     except msgspec.ValidationError as exc:
         raise _validation_error(exc, "body") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if _JSON_NUL in data:  # rare: only then is the body walked for the field that holds it
+        _refuse_nul(msgspec.json.decode(data), "body")
+    return body
+
+
+def _refuse_nul(values: Any, where: str) -> None:
+    """400 naming the first field whose text holds a NUL character, which PostgreSQL refuses."""
+    found = _nul_at(values, "")
+    if found is None:
+        return
+    field = found or where  # "" is the whole of ``values``
+    message = "must not contain a NUL character (U+0000)"
+    raise ApiError(
+        400,
+        "validation_error",
+        f"invalid {where}: {field} {message}",
+        details=[FieldError(field=field, message=message)],
+    )
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path (``lines[0].sku``) of the first text in ``value`` that holds a NUL, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, Mapping):
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", item) for i, item in enumerate(value))
+    else:
+        return None
+    for name, item in items:
+        if "\x00" in name:  # in a key: shown escaped
+            return name.replace("\x00", "\\u0000")
+        found = _nul_at(item, name)
+        if found is not None:
+            return found
+    return None
 
 
 def _validation_error(exc: msgspec.ValidationError, where: str) -> ApiError:
@@ -716,6 +774,9 @@ def _status_of(exc: BaseException) -> int:
 def _error_of(exc: BaseException) -> tuple[int, ErrorBody, dict[str, str]]:
     if isinstance(exc, ApiError):
         return exc.status, ErrorBody(exc.code, exc.message, exc.details), exc.headers
+    if isinstance(exc, _UNSTORABLE_TEXT):  # a NUL that got past _refuse_nul
+        message = "a text value holds a character that cannot be stored (a NUL, U+0000)"
+        return 400, ErrorBody("validation_error", message), {}
     if isinstance(exc, AuthError):
         headers = {"WWW-Authenticate": f'Bearer realm="cypher-hub", error="{exc.code}"'}
         return 401, ErrorBody(exc.code, str(exc)), headers

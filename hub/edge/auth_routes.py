@@ -195,6 +195,7 @@ class ApiKeyQuery(PageQuery):
     summary="Log in with email, password and (when enabled) a TOTP code",
     body=LoginRequest,
     response=Tokens,
+    errors={401},  # a wrong password or TOTP code
     rate=LOGIN_RATE,
     entity="user",
 )
@@ -221,6 +222,7 @@ async def do_login(call: Call[LoginRequest, None]) -> Tokens:
     summary="Exchange a refresh token for new tokens (the old one stops working)",
     body=RefreshRequest,
     response=Tokens,
+    errors={401},  # an expired, revoked or reused refresh token
     rate=REFRESH_RATE,
     entity="user",
 )

@@ -10,9 +10,10 @@ With group commit, the writer task takes every delivery waiting at that moment (
 dedupe_key) DO NOTHING RETURNING`` for the deliveries, then :func:`hub.outbox.write` for the
 messages of the new ones. There is no timer: a lone delivery is written at once, and batches form
 by themselves while a commit is in flight (``writers`` transactions at most, one by default). A
-batch PostgreSQL refuses for the data of one delivery is retried one delivery per transaction, so
-only that one is answered 503. Without group commit, each request writes its own transaction (the
-benchmark's comparison).
+batch that fails for what one delivery holds (PostgreSQL refuses its data, a value cannot be
+encoded) is retried one delivery per transaction, so only that one is answered 503; a batch that
+fails for the server (lost, slow) is answered 503 whole. Without group commit, each request writes
+its own transaction (the benchmark's comparison).
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class IntakeWriter:
         try:
             results = await self._write_alone([w.intake for w in batch])
         except Exception as exc:
-            if len(batch) > 1 and _data_error(exc):
+            if len(batch) > 1 and _one_delivery_at_fault(exc):
                 # One bad delivery must not keep failing the others it shares a batch with.
                 log.warning("intake batch of %d failed (%r); writing one by one", len(batch), exc)
                 for waiting in batch:
@@ -268,11 +269,17 @@ async def write_deliveries(conn: asyncpg.Connection, intakes: Sequence[Intake]) 
 
 
 # SQLSTATE classes of a statement refused for its data: data exception, integrity constraint
-# violation, raised by a trigger or function. Anything else (a lost server) fails every delivery.
+# violation, raised by a trigger or function. Any other (a lost server) fails every delivery.
 _DATA_ERROR_CLASSES = frozenset({"22", "23", "P0"})
 
 
-def _data_error(exc: BaseException) -> bool:
-    """PostgreSQL refused the data of one delivery, as opposed to a lost or absent server."""
-    state = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
-    return isinstance(state, str) and state[:2] in _DATA_ERROR_CLASSES
+def _one_delivery_at_fault(exc: BaseException) -> bool:
+    """The batch failed for what one of its deliveries holds, not for a lost, slow or absent
+    server: written one by one, the others then succeed (against a lost server each would wait
+    out its own timeout instead)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = exc.sqlstate
+        return isinstance(state, str) and state[:2] in _DATA_ERROR_CLASSES
+    if isinstance(exc, ValueError):  # a value asyncpg or msgspec could not encode
+        return True
+    return not isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError)

@@ -18,6 +18,7 @@ _ERRORS = {
     "403": "Authenticated, but without a role this operation admits",
     "404": "No such object (or not yours)",
     "413": "The body is too large",
+    "415": "The body is not of a media type this operation reads",
     "422": "A business rule refused the request",
     "429": "Too many requests; see Retry-After",
     "500": "Something failed on the hub's side",
@@ -114,8 +115,13 @@ def _operation(
             "required": True,
             "content": {"application/json": {"schema": ref_of[route.body]}},
         }
+    elif route.request_types:
+        op["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": _raw_schema(media)} for media in route.request_types},
+        }
     if route.raw:
-        content = {"application/json": {"schema": {"type": "object"}}}
+        content = {media: {"schema": _raw_schema(media)} for media in route.response_types}
         responses: dict[str, Any] = {
             str(route.status): {"description": route.summary, "content": content}
         }
@@ -151,12 +157,18 @@ def _error_responses(route: Route) -> dict[str, Any]:
         wanted |= {"401", "403"}
     if _PARAM.search(route.path):
         wanted.add("404")
-    if route.body is not None:
-        wanted.add("413")
+    if route.body is not None or route.request_types:
+        wanted |= {"413", "415"}
+    wanted |= {str(status) for status in route.errors}
     if route.changes_state:
         wanted.add("422")
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
     return {code: {"description": _ERRORS[code], "content": envelope} for code in sorted(wanted)}
+
+
+def _raw_schema(media_type: str) -> dict[str, Any]:
+    """What a body the handler reads or writes itself is documented as: JSON or text."""
+    return {"type": "object"} if media_type == "application/json" else {"type": "string"}
 
 
 def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:

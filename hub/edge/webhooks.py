@@ -9,7 +9,9 @@ key, the message a delivery becomes, the headers worth keeping, a GET hook for h
    ``Content-Length`` and again while reading);
 3. the sender's unsigned "ping", if the source has one, gets exactly 200 and nothing is stored;
 4. the signature is verified on those raw bytes in constant time (401, nothing stored);
-5. the dedupe key and the message are computed (400 if the signed payload cannot be read);
+5. header values become valid text (a byte that is not UTF-8 is read as U+FFFD), then the dedupe
+   key and the message are computed (400 if the signed payload cannot be read, or if the message
+   key it gives holds a NUL character, which PostgreSQL cannot store);
 6. the :class:`~hub.edge.intake.IntakeWriter` commits the delivery and its outbox message in
    one transaction (group commit); only then is the answer 200. A duplicate answers 200 and
    stores nothing; a failed write answers 503 with ``Retry-After`` so the sender retries.
@@ -34,6 +36,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from hub import outbox, plugins
 from hub.bootstrap import open_db
@@ -258,7 +261,7 @@ def _receiver(source: WebhookSource) -> Handler:
             body = await read_body(request, app[SETTINGS].webhook_max_body)
         except BodyTooLarge as exc:
             return _rejected(metrics, name, "too_large", 413, "body_too_large", str(exc))
-        headers = request.headers
+        headers: Headers = request.headers
         if source.is_ping is not None and source.is_ping(headers, body):
             metrics.deliveries.labels(name, "ping").inc()
             log.info("webhook %s: activation ping answered", name, extra={"source": name})
@@ -274,9 +277,15 @@ def _receiver(source: WebhookSource) -> Handler:
                 extra={"source": name},
             )
             return _rejected(metrics, name, exc.reason, 401, f"invalid_{exc.reason}", str(exc))
+        headers = _as_text(headers)  # verify() saw them as sent; what follows needs valid text
         try:
             dedupe_key = normalize_key(source.dedupe_key(headers, body))
             translation = source.message(headers, body)
+            if translation.key is not None and "\x00" in translation.key:
+                raise PayloadError(
+                    f"the resource it names ({translation.key!r}) holds a NUL character, "
+                    "which PostgreSQL cannot store"
+                )
         except (PayloadError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.warning("webhook %s: signed payload unreadable: %s", name, exc)
             message = f"the payload cannot be read: {exc}"
@@ -333,6 +342,21 @@ def _rejected(
     metrics.deliveries.labels(name, "rejected").inc()
     metrics.rejected.labels(name, reason).inc()
     return error_response(status, code, message)
+
+
+def _as_text(headers: Headers) -> Headers:
+    """``headers`` with a byte that is not UTF-8 read as U+FFFD.
+
+    aiohttp keeps such a byte (a Latin-1 ``é``) as a lone surrogate, which neither ``encode()``
+    nor PostgreSQL accept: the delivery would fail with 500, or 503 on every retry.
+    """
+    if all(value.isascii() for value in headers.values()):
+        return headers
+    return CIMultiDictProxy(CIMultiDict((name, _valid_text(v)) for name, v in headers.items()))
+
+
+def _valid_text(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _kept(headers: Headers, names: tuple[str, ...]) -> dict[str, str]:

@@ -25,10 +25,18 @@ from tests.chaos.floor import Floor, Options, running_floor, until
 
 ORDERS = int(os.environ.get("CYPHER_CHAOS_ORDERS", "500"))
 RATE = float(os.environ.get("CYPHER_CHAOS_RATE", "25"))  # orders a second from the shop
-ADMIN_DSN = os.environ.get("CYPHER_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_DSN = os.environ.get(
+    "CYPHER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REPORTS = Path(os.environ.get("CYPHER_CHAOS_REPORTS", ".chaos"))
 
-pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.chaos,
+    pytest.mark.amqp,
+    pytest.mark.redis,
+    pytest.mark.timeout(900),
+]
 Fault = Callable[[Floor], Awaitable[None]]
 
 
@@ -214,8 +222,9 @@ SCENARIOS = [
     ],
 )
 async def test_every_order_ends_exactly_once(
-    scenario: Scenario, tmp_path: Path, chaos_prefix: str
+    scenario: Scenario, tmp_path: Path, chaos_prefix: str, amqp_url: str, redis_url: str
 ) -> None:
+    # amqp_url, redis_url: the services must answer (skipped with the reason, failed under CI)
     options = Options(
         hubs=scenario.hubs,
         amqp_proxy=scenario.amqp_proxy,

@@ -121,6 +121,15 @@ async def test_declaring_a_route_without_roles_is_refused() -> None:
         Api("x").get("/api/v1/x", name="x", roles=set(), summary="x")
 
 
+async def test_declaring_media_types_a_route_does_not_handle_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match="request_types is for a body its handler reads itself"):
+        Api("x").post(
+            "/api/v1/x", name="x", roles=PUBLIC, summary="x", body=NewThing, request_types=("a/b",)
+        )
+    with pytest.raises(ValueError, match=r"response_types is for a raw route \(raw=True\)"):
+        Api("x").get("/api/v1/x", name="x", roles=PUBLIC, summary="x", response_types=("a/b",))
+
+
 async def test_every_route_taking_an_id_checks_the_owner_when_b2b_customers_may_call_it(
     api: Edge,
 ) -> None:
@@ -210,6 +219,29 @@ async def test_out_of_range_values_name_the_field(api: Edge) -> None:
     )
     assert status == 400
     assert body["error"]["details"] == [{"field": "size", "message": "Expected `int` <= 10"}]
+
+
+async def test_a_nul_character_in_any_text_is_refused_naming_the_field(api: Edge) -> None:
+    sales = await api.as_role(Role.sales)
+
+    body_nul = await api.call("POST", "/api/v1/things", token=sales, json={"name": "a\x00b"})
+    query_nul = await api.call("GET", "/api/v1/things", token=sales, params={"cursor": "\x00"})
+    path_nul = await api.call(
+        "POST", "/api/v1/users/7%00/disable", token=await api.as_role(Role.admin)
+    )
+
+    refused = "must not contain a NUL character (U+0000)"
+    for (status, body, _), field in [(body_nul, "name"), (query_nul, "cursor"), (path_nul, "id")]:
+        assert status == 400, body
+        assert body["error"]["code"] == "validation_error"
+        assert body["error"]["details"] == [{"field": field, "message": refused}]
+    audited = await api.conn.fetch(
+        "SELECT action, path, entity_id FROM audit_log WHERE status = 400 ORDER BY id"
+    )
+    assert [tuple(r) for r in audited] == [
+        ("things.create", "/api/v1/things", None),
+        ("users.disable", "/api/v1/users/7\\x00/disable", "7\\x00"),  # NUL spelled out
+    ]
 
 
 async def test_malformed_json_wrong_media_type_and_oversize_bodies(

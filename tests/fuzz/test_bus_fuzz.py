@@ -415,16 +415,6 @@ async def _at_least(rows: Any, n: int) -> list[asyncpg.Record] | None:
     return found if len(found) == n else None
 
 
-FAILED = AssertionError  # an xfail holds for a broken property only, never for a broken fixture
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="hub/bus/__init__.py:121-134 takes any x-attempt; the dead letter's attempts "
-    "(hub/actor.py:403) is a PostgreSQL integer, so recording it fails and hub/actor.py:407 "
-    "requeues the message every second for ever; bound attempt to 1..2**31-1",
-)
 @settings(FUZZ, max_examples=5)
 @example(attempt=2**31)
 @given(attempt=st.integers(2**31, 2**63 - 1) | st.floats(2.0**31, allow_infinity=False, width=32))

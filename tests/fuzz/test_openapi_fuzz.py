@@ -6,9 +6,8 @@ schemathesis calls are blocking ``requests``. An admin is created in the hub's a
 logs in through ``POST /api/v1/auth/login`` with its TOTP code, so the calls reach the handlers.
 
 One sweep (positive cases with every check, negative cases with ``not_a_server_error``) runs
-over every operation; the tests read its findings. A finding that a ``KNOWN`` entry explains is
-set aside only while its minimal example still reproduces (each has an xfail test below), so
-fixing the product makes the sweep strict again without editing this file.
+over every operation; the tests read its findings, and any finding fails them. What the sweep
+found before is pinned below by focused tests with its minimal examples.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import contextlib
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +31,6 @@ from hypothesis import HealthCheck, Phase, example, given, reject, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -199,56 +197,7 @@ class Finding:
     operation: str
     check: str
     status: int
-    has_nul: bool
     message: str
-
-
-@dataclass(frozen=True)
-class Known:
-    """A finding pinned by an xfail test; set aside only while ``present`` says it is."""
-
-    test: str
-    applies: Callable[[Finding], bool]
-    present: Callable[[Served], bool]
-
-
-def _responses(path: str, method: str) -> dict[str, Any]:
-    responses: dict[str, Any] = DOCUMENT["paths"][path][method]["responses"]
-    return responses
-
-
-KNOWN = [
-    Known(
-        "test_a_nul_in_a_text_parameter_is_refused_not_a_500",
-        lambda f: f.check == "not_a_server_error" and f.has_nul,
-        lambda s: s.get("/api/v1/orders", params={"sku": "\x00"}).status_code >= 500,
-    ),
-    Known(
-        "test_refused_login_and_refresh_are_documented_answers",
-        lambda f: (
-            f.check == "status_code_conformance"
-            and f.operation in ("POST /api/v1/auth/login", "POST /api/v1/auth/refresh")
-            and f.status == 401
-        ),
-        lambda s: "401" not in _responses("/api/v1/auth/login", "post"),
-    ),
-    Known(
-        "test_catalog_import_refusals_are_documented_answers",
-        lambda f: (
-            f.check == "status_code_conformance"
-            and f.operation == "POST /api/v1/catalog/import"
-            and f.status in (413, 415)
-        ),
-        lambda s: "415" not in _responses("/api/v1/catalog/import", "post"),
-    ),
-    Known(
-        "test_catalog_export_csv_is_a_documented_content_type",
-        lambda f: (
-            f.check == "content_type_conformance" and f.operation == "GET /api/v1/catalog/export"
-        ),
-        lambda s: "text/csv" not in _responses("/api/v1/catalog/export", "get")["200"]["content"],
-    ),
-]
 
 
 @dataclass
@@ -257,28 +206,9 @@ class Sweep:
 
     findings: list[Finding] = field(default_factory=list)
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
-    known: list[Known] = field(default_factory=list)
 
-    def unexplained(self, checks: set[str]) -> list[Finding]:
-        return [
-            f
-            for f in self.findings
-            if f.check in checks and not any(k.applies(f) for k in self.known)
-        ]
-
-
-def _has_nul(case: Any) -> bool:
-    def walk(value: Any) -> bool:
-        if isinstance(value, str):
-            return "\x00" in value
-        if isinstance(value, dict):
-            return any(walk(k) or walk(v) for k, v in value.items())
-        if isinstance(value, list | tuple):
-            return any(walk(v) for v in value)
-        return False
-
-    parts = (case.path_parameters, case.query, case.headers, case.body)
-    return any(walk(p) for p in parts if p is not None and not isinstance(p, type))
+    def of(self, checks: set[str]) -> list[Finding]:
+        return [f for f in self.findings if f.check in checks]
 
 
 def _targets_admin(case: Any, admin_id: int) -> bool:
@@ -310,7 +240,7 @@ def _sweep(op: Any, mode: Any, n: int, checks: list[Any], served: Served, result
                 base_url=served.base, session=served.session, headers=headers, timeout=15
             )
         except (requests.ConnectionError, requests.Timeout) as exc:  # the edge did not answer
-            result.findings.append(Finding(op.label, "transport", 0, _has_nul(case), repr(exc)))
+            result.findings.append(Finding(op.label, "transport", 0, repr(exc)))
             return
         except requests.RequestException:
             reject()  # requests itself refuses to send it (a header it cannot encode)
@@ -319,9 +249,7 @@ def _sweep(op: Any, mode: Any, n: int, checks: list[Any], served: Served, result
             try:
                 case.validate_response(response, checks=[check], headers=headers)
             except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup
-                finding = Finding(
-                    op.label, check.__name__, response.status_code, _has_nul(case), str(exc)
-                )
+                finding = Finding(op.label, check.__name__, response.status_code, str(exc))
                 result.findings.append(finding)
 
     with contextlib.suppress(Unsatisfiable):  # an operation without inputs has no negative case
@@ -332,7 +260,7 @@ def _sweep(op: Any, mode: Any, n: int, checks: list[Any], served: Served, result
 def sweep(served: Served) -> Sweep:
     """Positive and negative cases over every operation of the served document."""
     schema = schemathesis.openapi.from_url(f"{served.base}/api/v1/openapi.json")
-    result = Sweep(known=[k for k in KNOWN if k.present(served)])
+    result = Sweep()
     operations = sorted(
         (op.ok() for op in schema.get_all_operations()), key=lambda op: op.method != "get"
     )
@@ -364,9 +292,9 @@ def test_the_served_document_is_the_one_the_examples_use(served: Served) -> None
 
 
 def test_schemathesis_gets_no_server_error(served: Served, sweep: Sweep) -> None:
-    unexplained = sweep.unexplained({"not_a_server_error", "transport"})
+    failed = sweep.of({"not_a_server_error", "transport"})
 
-    assert not unexplained, _report(unexplained)
+    assert not failed, _report(failed)
     # the sweep reached the handlers: answers other than 401/403 on most operations
     reached = {op for (op, status), _ in sweep.statuses.items() if status not in (401, 403)}
     assert len(reached) >= 0.9 * len(DOCUMENT_OPERATIONS), sorted(DOCUMENT_OPERATIONS - reached)
@@ -376,15 +304,13 @@ def test_schemathesis_gets_no_server_error(served: Served, sweep: Sweep) -> None
 def test_every_answer_conforms_to_the_openapi_document(sweep: Sweep) -> None:
     checks = {c.__name__ for c in CHECKS} - {"not_a_server_error"}
 
-    unexplained = sweep.unexplained(checks)
+    failed = sweep.of(checks)
 
-    assert not unexplained, _report(unexplained)
+    assert not failed, _report(failed)
 
 
-# --- findings: each fails today; the reason names the fix ---------------------------------------
+# --- what the fuzzing found, pinned with its minimal examples -----------------------------------
 
-# an xfail holds for a failed check only, never for a broken fixture
-FAILED = (AssertionError, FailureGroup)
 FOCUSED = settings(
     max_examples=10,
     deadline=None,
@@ -411,14 +337,6 @@ def _text_parameters() -> list[tuple[str, str, str, str]]:
 TEXT_PARAMETERS = _text_parameters()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="a NUL in a query or path value reaches PostgreSQL, which refuses it "
-    "(CharacterNotInRepertoireError, SQLSTATE 22021): 500 on ~30 routes; refuse NUL in "
-    "hub/edge/api.py (_decode_query:661, _decode_body:670, path params) and map 22021/22P05 "
-    "to 400 validation_error in _error_of:716",
-)
 @FOCUSED
 @example(target=("GET", "/api/v1/orders", "query", "sku"), value="\x00")
 @given(
@@ -446,12 +364,6 @@ LOGIN = SCHEMA["/api/v1/auth/login"]["POST"]
 REFRESH = SCHEMA["/api/v1/auth/refresh"]["POST"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="hub/edge/openapi.py:148 _error_responses documents 401 only for non-public "
-    "routes; login (invalid_credentials, totp_*) and refresh (refresh_*) answer 401",
-)
 @FOCUSED
 @example(case=LOGIN.Case(body={"email": "0", "password": "0"}, media_type="application/json"))
 @example(case=REFRESH.Case(body={"refresh_token": "0"}, media_type="application/json"))
@@ -467,12 +379,6 @@ IMPORT = SCHEMA["/api/v1/catalog/import"]["POST"]
 EXPORT = SCHEMA["/api/v1/catalog/export"]["GET"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="POST /api/v1/catalog/import reads its own body (text/csv, NDJSON): the document "
-    "(hub/edge/openapi.py:112,154) has no requestBody and no 413/415, which it answers",
-)
 @FOCUSED
 @example(case=IMPORT.Case(query={}))
 @given(case=IMPORT.as_strategy())
@@ -483,12 +389,6 @@ def test_catalog_import_refusals_are_documented_answers(served: Served, case: An
     case.validate_response(response, checks=[status_code_conformance], headers=headers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="GET /api/v1/catalog/export is raw=True and hub/edge/openapi.py:117 documents "
-    "every raw route as application/json; it answers text/csv or application/x-ndjson",
-)
 @FOCUSED
 @example(case=EXPORT.Case(query={}))
 @given(case=EXPORT.as_strategy())

@@ -281,18 +281,9 @@ async def test_unconfigured_sources_refuse_everything_with_503(
     assert await unconfigured.count(case.source) == 0
 
 
-# --- findings: each fails today; the reason names the fix ---------------------------------------
-
-FAILED = AssertionError  # an xfail holds for a broken property only, never for a broken fixture
+# --- what the fuzzing found, pinned with its minimal examples -----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="connectors/sendgrid/webhooks.py:77-81: `abs(clock() - int(stamp))` raises "
-    "OverflowError for a timestamp header of 309+ digits, so an UNSIGNED request gets a 500; "
-    "compute the skew inside the try and catch (ValueError, OverflowError) as SignatureError",
-)
 @settings(FUZZ, max_examples=25)
 @example(stamp="2" + "0" * 308)
 @given(
@@ -368,14 +359,6 @@ _SOURCE_HEADERS = {
 _counter = iter(range(10**9))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="aiohttp decodes a non-UTF-8 header byte as a lone surrogate and hub/edge/webhooks.py "
-    "passes the headers on as they are: WooCommerce's event (encode() at webhooks.py:293) "
-    "raises UnicodeEncodeError -> 500; a kept header (_kept, webhooks.py:338) makes "
-    "intake.py:256 fail -> 503 for ever; turn header values into valid text after verify()",
-)
 @settings(FUZZ, max_examples=25)
 @example(target=("woocommerce", b"X-WC-Webhook-Topic"), value="order.cr\u00e9ated")
 @example(target=("woocommerce", b"User-Agent"), value="\u00e9")
@@ -397,13 +380,6 @@ async def test_signed_delivery_with_a_latin1_header_is_stored_or_refused_with_4x
     assert await hooks.count(source) - before == (1 if answer.status == 200 else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="one delivery whose kept headers msgspec cannot encode (intake.py:256) fails its "
-    "whole group-commit batch: intake.py:206 splits a failed batch only for PostgreSQL data "
-    "errors, so every delivery written with it gets 503",
-)
 async def test_one_unwritable_delivery_does_not_fail_the_good_ones_in_its_batch(
     hooks: Hooks,
 ) -> None:
@@ -421,13 +397,6 @@ async def test_one_unwritable_delivery_does_not_fail_the_good_ones_in_its_batch(
     assert stored == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="connectors/whatsapp/webhooks.py:119-127 keys the event whatsapp:<from> from the "
-    "signed payload; with a NUL in it PostgreSQL refuses the delivery (message_key text, "
-    "envelope jsonb) and Meta gets 503 on every retry; refuse it with 400 invalid_payload",
-)
 @settings(FUZZ, max_examples=15)
 @example(contact="\x00")
 @given(
@@ -529,14 +498,6 @@ async def test_stored_deliveries_are_handled_or_dead_lettered_by_their_consumers
     assert consumers.restarts() == 0, "a consumer crashed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FAILED,
-    reason="connectors/sendgrid/actor.py:90 decodes the stored batch with msgspec and lets "
-    "ValidationError out: the runtime retries it as transient (1 s, 10 s, 60 s, 600 s by "
-    "default) before dead-lettering it as exhausted; raise PermanentError as "
-    "actors/notifications/chat.py _values does, so it is dead-lettered at once",
-)
 @settings(FUZZ, max_examples=10)
 @example(event=5)
 @given(event=st.one_of(st.integers(), st.lists(st.text(max_size=3), max_size=2), st.booleans()))

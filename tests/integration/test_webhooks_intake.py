@@ -321,3 +321,28 @@ async def test_writer_with_two_transactions_in_flight_writes_each_delivery_once(
     finally:
         running.cancel()
         await pool.close()
+
+
+async def test_a_delivery_that_cannot_be_encoded_fails_alone_not_its_batch(
+    database_url: str, wh_conn: asyncpg.Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = await create_pool(database_url, max_size=2)
+    metrics = IntakeMetrics(CollectorRegistry())
+    writer = IntakeWriter(Database(pool, dsn=database_url, mode="test"), metrics)
+    unencodable = _intake(899)
+    unencodable.headers = {"User-Agent": "\udce9"}  # how aiohttp reads a Latin-1 byte
+    intakes = [*map(_intake, range(800, 810)), unencodable, *map(_intake, range(810, 820))]
+    submitted = [asyncio.create_task(writer.submit(i)) for i in intakes]
+    running = asyncio.create_task(writer.run())  # after them: all wait, so they form one batch
+    try:
+        results = await asyncio.gather(*submitted, return_exceptions=True)
+        await writer.stop()
+        await asyncio.wait_for(running, 5)
+
+        assert isinstance(results.pop(10), IntakeUnavailable)
+        assert results == [True] * 20
+        assert len(await rows(wh_conn)) == 20 and len(await outbox(wh_conn)) == 20
+        assert "intake batch of 21 failed" in caplog.text  # then written one by one
+    finally:
+        running.cancel()
+        await pool.close()

@@ -238,6 +238,23 @@ def test_envelope_from_wire_accepts_byte_headers_and_defaults() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sent", "taken"),
+    [(0, 1), (-5, 1), (2**31 - 1, 2**31 - 1), (2**31, 2**31 - 1), (2.0**70, 2**31 - 1)],
+)
+def test_envelope_from_wire_keeps_attempt_within_what_a_dead_letter_records(
+    sent: float, taken: int
+) -> None:
+    back = envelope_from_wire(
+        message_id=str(uuid7()),
+        type="unit_messages.QuotePrice",
+        correlation_id=None,
+        headers={"x-attempt": sent},
+    )
+
+    assert back.attempt == taken
+
+
+@pytest.mark.parametrize(
     ("wire", "problem"),
     [
         ({"message_id": None}, "no message_id"),
@@ -246,6 +263,7 @@ def test_envelope_from_wire_accepts_byte_headers_and_defaults() -> None:
         ({"type": None}, "no type"),
         ({"headers": {"x-attempt": "twice"}}, "x-attempt 'twice' is not an integer"),
         ({"headers": {"x-attempt": None}}, "x-attempt None is not an integer"),
+        ({"headers": {"x-attempt": float("inf")}}, "x-attempt inf is not an integer"),
         ({"headers": {"x-occurred-at": "yesterday"}}, "x-occurred-at 'yesterday'"),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -100,7 +100,8 @@ def test_company_in_bucharest_sector() -> None:
         party=COMPANY,
         lines=(LINE,),
     )
-    body = documents.estimate(msg, TAXES, series="LDXP", now=NOW)
+    body = documents.estimate(msg, TAXES, series="LDXP", now=NOW, due_days=5)
+    assert body.due_date == documents.issue_date(NOW) + timedelta(days=5)
     assert body.client is not None
     assert body.client.vat_code == "RO18547290" and body.client.is_tax_payer is True
     assert body.client.reg_com == "J40/1234/2010"
