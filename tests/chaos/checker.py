@@ -127,15 +127,13 @@ async def check(floor: Floor, scenario: str) -> Report:
     by_email = {p.email: p.hub_id for p in placed.values()}
     for what, category in (
         ("confirmation email", lambda p: "order_confirmed"),
-        ("document email", lambda p: f"{'invoice' if p.method == 'card' else 'proforma'}_issued"),
+        ("document email", lambda p: p.document_email),
     ):
         counts = {p.hub_id: mails.get((p.email, category(p)), 0) for p in placed.values()}
         report.lost[what] = sorted(i for i, n in counts.items() if n == 0)
         report.duplicated[what] = {i: n for i, n in sorted(counts.items()) if n > 1}
     expected = {
-        (p.email, c)
-        for p in placed.values()
-        for c in ("order_confirmed", f"{'invoice' if p.method == 'card' else 'proforma'}_issued")
+        (p.email, c) for p in placed.values() for c in ("order_confirmed", p.document_email)
     }
     report.unexpected["email"] = sorted(
         f"{to} {c}"
@@ -200,8 +198,7 @@ async def settle(floor: Floor, timeout: float = 240.0, quiet: float = 3.0) -> No
     async def done() -> bool:
         mails = floor.emails_by_category()
         if any(
-            (p.email, f"{'invoice' if p.method == 'card' else 'proforma'}_issued") not in mails
-            or (p.email, "order_confirmed") not in mails
+            (p.email, p.document_email) not in mails or (p.email, "order_confirmed") not in mails
             for p in floor.placed
         ):
             return False

@@ -46,6 +46,7 @@ from hub.db import init_connection
 from tests.chaos.proxy import FaultProxy
 from tests.integration.inventory.support import receive
 from tests.integration.orders.support import products, snapshot
+from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = [sys.executable, "-c", "import sys; from hub.cli import main; sys.exit(main())"]
@@ -169,6 +170,11 @@ class Placed:
     def document(self) -> str:
         """The SmartBill document the rules ask for: card → invoice, bank transfer → proforma."""
         return "invoice" if self.method == "card" else "estimate"
+
+    @property
+    def document_email(self) -> str:
+        """The category of the email carrying that document."""
+        return "invoice_issued" if self.method == "card" else "proforma_issued"
 
 
 class HubProcess:
@@ -488,7 +494,7 @@ class Floor:
             await init_connection(conn)
             return conn
 
-        self.conn = await until(connect, 60, "PostgreSQL back")
+        self.conn = await eventually(connect, timeout=60, interval=0.25, what="PostgreSQL back")
 
     async def _wait_catalog(self) -> None:
         async def known() -> bool:
@@ -502,7 +508,12 @@ class Floor:
                 )
             )
 
-        await until(known, 60, "the catalog known to orders, pricing and inventory")
+        await eventually(
+            known,
+            timeout=60,
+            interval=0.25,
+            what="the catalog known to orders, pricing and inventory",
+        )
 
     async def _close_conn(self) -> None:
         if self.conn is not None:
@@ -575,14 +586,6 @@ class Floor:
 
     # --- watching -------------------------------------------------------------------------
 
-    def documents_of(self, placed: Placed) -> list[Any]:
-        return [
-            d
-            for d in self.smartbill.books.documents
-            if f"{placed.hub_id})" in f"{d.body.get('mentions')} {d.body.get('observations')}"
-            or f"{placed.hub_id}:" in f"{d.body.get('mentions')} {d.body.get('observations')}"
-        ]
-
     def emails_by_category(self) -> dict[tuple[str, str], int]:
         """Emails SendGrid accepted, by (recipient, category)."""
         counts: dict[tuple[str, str], int] = {}
@@ -591,20 +594,6 @@ class Floor:
                 for category in mail.categories or [""]:
                     counts[to, category] = counts.get((to, category), 0) + 1
         return counts
-
-
-async def until(check: Any, timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if asyncio.iscoroutine(got):
-            got = await got
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -620,8 +609,3 @@ async def running_floor(options: Options, workdir: Path, admin_dsn: str) -> Asyn
     async with AsyncExitStack() as stack:
         await floor.open(stack)
         yield floor
-
-
-def describe(placed: Sequence[Placed]) -> str:
-    cards = sum(p.method == "card" for p in placed)
-    return f"{len(placed)} orders ({cards} card, {len(placed) - cards} bank transfer)"

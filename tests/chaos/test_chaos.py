@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.checker import Report, check, settle
-from tests.chaos.floor import Floor, Options, running_floor, until
+from tests.chaos.floor import Floor, Options, running_floor
+from tests.support import eventually
 
 ORDERS = int(os.environ.get("CYPHER_CHAOS_ORDERS", "500"))
 RATE = float(os.environ.get("CYPHER_CHAOS_RATE", "25"))  # orders a second from the shop
@@ -52,7 +53,9 @@ class Scenario:
 
 async def placed(floor: Floor, share: float) -> None:
     """Wait until ``share`` of the burst is placed: the fault lands mid-burst."""
-    await until(lambda: len(floor.placed) >= ORDERS * share, 120, f"{share:.0%} of the orders")
+    await eventually(
+        lambda: len(floor.placed) >= ORDERS * share, timeout=120, what=f"{share:.0%} of the orders"
+    )
 
 
 # --- the faults ---------------------------------------------------------------------------
