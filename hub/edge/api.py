@@ -620,18 +620,27 @@ async def _check_owner(call: Call[Any, Any], owner_of: Owner, principal: Princip
 
 async def _limit_failures(request: web.Request, services: EdgeServices) -> None:
     """Count a failed authentication against the client address; too many is a 429."""
-    per_minute, burst = AUTH_FAILURES
-    wait = await services.limiter.take(
+    await take_or_refuse(
+        services.limiter,
         f"ip:{client_ip(request, services.settings.trusted_proxies)}:auth-failures",
-        per_second=per_minute / 60.0,
-        burst=burst,
+        AUTH_FAILURES,
+        "too many failed authentications from this address",
     )
+
+
+async def take_or_refuse(
+    limiter: RateLimiter, key: str, rate: tuple[int, int], too_many: str
+) -> None:
+    """Take one from ``key``'s bucket (``rate``: per minute, burst); an empty bucket is a 429
+    saying ``too many`` and when to retry (``Retry-After``)."""
+    per_minute, burst = rate
+    wait = await limiter.take(key, per_second=per_minute / 60.0, burst=burst)
     if wait > 0:
         retry = max(1, math.ceil(wait))
         raise ApiError(
             429,
             "rate_limited",
-            f"too many failed authentications from this address; retry in {retry} s",
+            f"{too_many}; retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
 
@@ -657,23 +666,17 @@ def _authorise(route: Route, principal: Principal | None) -> None:
 async def _rate_limit(
     request: web.Request, route: Route, services: EdgeServices, principal: Principal | None
 ) -> None:
-    per_minute, burst = route.rate or services.default_rate
     client = (
         f"{principal.kind}:{principal.id}"
         if principal
         else f"ip:{client_ip(request, services.settings.trusted_proxies)}"
     )
-    wait = await services.limiter.take(
-        f"{client}:{route.name}", per_second=per_minute / 60.0, burst=burst
+    await take_or_refuse(
+        services.limiter,
+        f"{client}:{route.name}",
+        route.rate or services.default_rate,
+        "too many requests",
     )
-    if wait > 0:
-        retry = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"too many requests; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
 
 
 def _decode_query(request: web.Request, query_type: type[T]) -> T:

@@ -8,7 +8,6 @@ bound to its customer and to the ``b2b_customer`` role).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -51,6 +50,7 @@ from hub.edge.api import (
     decode_cursor,
     encode_cursor,
     is_customer_bound,
+    take_or_refuse,
 )
 from hub.errors import DomainError
 
@@ -258,18 +258,12 @@ async def do_logout(call: Call[RefreshRequest, None]) -> LogoutResult:
 async def _limit_password_guesses(call: Call[Any, Any], email: str) -> None:
     """Take one attempt from the account's own bucket (every address together), before its
     password is checked: login and TOTP enrolment share it, so neither guesses past the other."""
-    per_minute, burst = LOGIN_PER_EMAIL
-    wait = await call.services.limiter.take(
-        f"login:{email.strip().lower()}", per_second=per_minute / 60.0, burst=burst
+    await take_or_refuse(
+        call.services.limiter,
+        f"login:{email.strip().lower()}",
+        LOGIN_PER_EMAIL,
+        "too many login attempts for this account",
     )
-    if wait > 0:
-        retry = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"too many login attempts for this account; retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
 
 
 def _tokens(call: Call[Any, Any], principal: Principal, refresh: str) -> Tokens:
